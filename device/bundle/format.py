@@ -1,0 +1,40 @@
+"""Bundle file format v1: the one contract between host tools and the device (bundle layer).
+
+Layout (little-endian):
+
+    offset 0   8 bytes   magic b"LATENTB\\x00"
+    offset 8   uint32    format version (1)
+    offset 12  uint32    manifest length M in bytes
+    offset 16  32 bytes  sha256 of the manifest bytes
+    offset 48  M bytes   manifest, UTF-8 JSON (self-describing, see below)
+    ...        payloads, each starting on a 64-byte boundary, raw C-order arrays
+
+The manifest names the kind (`segment-bank`; `rnn` later), the sample rate, the exact file size,
+each payload's offset/size/dtype/shape/sha256, kind-specific fields (for a bank: grid axes,
+pitches, segment length, codec) and the config and provenance that built the bundle.
+Payloads are memory-mapped by the reader and never unpickled.
+"""
+
+from __future__ import annotations
+
+import struct
+
+MAGIC = b"LATENTB\x00"
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+HEADER = struct.Struct("<8sII32s")
+HEADER_SIZE = HEADER.size  # 48
+ALIGNMENT = 64
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
+KIND_SEGMENT_BANK = "segment-bank"
+KINDS = (KIND_SEGMENT_BANK,)
+
+# dtypes a payload may declare: plain numeric little-endian arrays only.
+PAYLOAD_DTYPES = ("<i2", "|u1", "<f4", "<f8", "<i4", "<i8")
+
+MAX_GRID_AXES = 4
+
+
+def align(offset: int) -> int:
+    return (offset + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
