@@ -1,0 +1,44 @@
+"""`latent bench mapping` and `latent map ...`: run through the real `latent` command parser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from device.cli import main
+
+
+def test_bench_mapping_prints_costs_for_each_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "mapping", "--json", "--frames", "200"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["channels_mapped"] == 14
+    assert set(result["scenarios"]) == {"rest", "moving", "stale"}
+    for numbers in result["scenarios"].values():
+        assert 0 < numbers["p50_us"] <= numbers["p99_us"] <= numbers["max_us"]
+        assert numbers["mean_us"] > 0 and numbers["load_at_poll_rate"] > 0
+
+
+def test_map_check_summarises_a_good_map(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["map", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "default_map.toml: OK" in out
+    assert "e3=55" in out and "grain_ms: e10" in out and "presets: home, cloud, bright" in out
+
+
+def test_map_check_reports_a_bad_map_without_a_traceback(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "mine.toml"
+    bad.write_text("[gain]\nidle = 3\n")
+    assert main(["map", "check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("latent map: error: ")
+    assert "mine.toml: gain.idle: is 3, out of range" in err
+
+
+def test_map_default_prints_a_file_that_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["map", "default"]) == 0
+    copy = tmp_path / "copy.toml"
+    copy.write_text(capsys.readouterr().out)
+    assert main(["map", "check", str(copy)]) == 0
