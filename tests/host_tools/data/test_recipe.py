@@ -1,0 +1,76 @@
+"""Render recipes: the shipped default and the validation of hand-written ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from device.errors import ConfigError
+from host_tools.data.gm_programs import GM_PROGRAMS
+from host_tools.data.recipe import RECIPES_DIR, load_recipe, parse_pitches, parse_recipe
+
+
+def test_the_default_recipe_is_a_broad_training_set():
+    recipe = load_recipe("default")
+    notes = recipe.notes()
+    programs = {program for program, _, _ in notes}
+    pitches = [pitch for _, pitch, _ in notes]
+    assert len(programs) >= 20
+    assert len({GM_PROGRAMS[p].family for p in programs}) >= 6
+    assert max(pitches) - min(pitches) >= 48  # at least four octaves
+    assert len(notes) >= 3000 and len(notes) == len(set(notes))
+    assert (recipe.sample_rate, recipe.total_frames, recipe.note_frames) == (16000, 64000, 48000)
+    assert load_recipe(RECIPES_DIR / "default.toml") == recipe
+    assert parse_recipe(recipe.to_config()) == recipe
+
+
+def test_groups_share_the_top_level_velocities_unless_they_name_their_own():
+    recipe = parse_recipe(
+        {
+            "velocities": "50,100",
+            "groups": [
+                {"programs": "flute", "pitches": "C4-D4"},
+                {"programs": [32], "pitches": [40], "velocities": [127]},
+            ],
+        }
+    )
+    assert (32, 40, 127) in recipe.notes() and (73, 61, 50) in recipe.notes()
+    assert len(recipe.notes()) == 8 * 3 * 2 + 1
+    assert parse_pitches("C4-D4,72") == [60, 61, 62, 72]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"groups": [{"programs": [0], "pitches": "60"}], "rate": 16000}, r"unknown key\(s\) rate"),
+        ({"groups": []}, r"at least one \[\[groups\]\]"),
+        ({"groups": [{"programs": [0]}]}, r"groups\[0\] has no pitches"),
+        (
+            {"groups": [{"programs": [0], "pitches": "60", "pitch": 3}]},
+            r"groups\[0\]: unknown key\(s\) pitch",
+        ),
+        ({"groups": [{"programs": [120], "pitches": "60"}]}, r"groups\[0\]\.programs: GM program 120"),
+        ({"groups": [{"programs": [0], "pitches": "60-130"}]}, "outside the MIDI range"),
+        ({"groups": [{"programs": [0], "pitches": "70-60"}]}, "runs backwards"),
+        ({"velocities": [0], "groups": [{"programs": [0], "pitches": "60"}]}, "velocity '0' must be"),
+        ({"sample_rate": 1000, "groups": [{"programs": [0], "pitches": "60"}]}, "sample_rate = 1000"),
+        (
+            {"seconds": 2.0, "groups": [{"programs": [0], "pitches": "60"}]},
+            r"note_seconds \(3\) must not exceed",
+        ),
+        ({"seconds": "4", "groups": [{"programs": [0], "pitches": "60"}]}, "seconds = '4' must be a number"),
+    ],
+)
+def test_bad_recipes_name_the_key(data: dict, problem: str):
+    with pytest.raises(ConfigError, match=problem):
+        parse_recipe(data, "my.toml")
+
+
+def test_recipe_files_are_found_by_name_or_path_and_must_be_toml(tmp_path: Path):
+    with pytest.raises(ConfigError, match=r"recipe nonesuch not found.*default"):
+        load_recipe("nonesuch")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("groups = [[[\n")
+    with pytest.raises(ConfigError, match=r"broken\.toml is not valid TOML"):
+        load_recipe(broken)
