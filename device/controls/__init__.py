@@ -1,0 +1,1 @@
+"""Controls layer: the instrument's buttons and LEDs through gpiozero (`ControlPanel`)."""
