@@ -1,0 +1,73 @@
+"""Grain parameters of the granular engine and their validation (engine layer).
+
+`GrainParams` is immutable: the engine swaps in a new, validated instance on every change, so a
+half-applied update can never reach the audio kernel. Field names are the contract with the
+mapping layer (`ControlState.params` keys are a subset of them).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, fields
+
+from device.engine.windows import WINDOW_NAMES
+from device.errors import EngineError
+
+MODES = ("mix", "scatter")
+
+# (low, high) inclusive bounds of the numeric fields, with the unit shown in messages.
+NUMERIC_RANGES: dict[str, tuple[float, float, str]] = {
+    "grain_ms": (5.0, 2000.0, "ms"),
+    "overlap": (0.05, 256.0, "grains"),
+    "position": (0.0, 1.0, "(fraction of the start range)"),
+    "jitter": (0.0, 1.0, "(fraction of the start range)"),
+    "gain": (0.0, 4.0, "(linear)"),
+}
+
+
+def _real(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise EngineError(f"grain parameter {name} must be a number, got {value!r}")
+    number = float(value)
+    low, high, unit = NUMERIC_RANGES[name]
+    if not math.isfinite(number) or not low <= number <= high:
+        raise EngineError(f"grain parameter {name}={value!r} is outside {low:g}..{high:g} {unit}")
+    return number
+
+
+@dataclass(frozen=True)
+class GrainParams:
+    """How grains are made.
+
+    grain_ms: grain length. overlap: average number of grains sounding at once (density); grains
+    start every grain_ms / overlap. position: where in the segment grains start reading (0 = start,
+    1 = as late as the grain still fits). jitter: width of the random spread of that start, as a
+    fraction of the range position spans. window: grain envelope. gain: output gain (ramped, never
+    stepped).
+    freeze: hold point, pitch and position (see `GranularEngine`). mode: "mix" (each grain blends
+    the grid neighbours by weight) or "scatter" (each grain plays one neighbour drawn by weight).
+    """
+
+    grain_ms: float = 80.0
+    overlap: float = 4.0
+    position: float = 0.5
+    jitter: float = 0.1
+    window: str = "hann"
+    gain: float = 1.0
+    freeze: bool = False
+    mode: str = "mix"
+
+    def __post_init__(self) -> None:
+        for name in NUMERIC_RANGES:
+            object.__setattr__(self, name, _real(name, getattr(self, name)))
+        if self.window not in WINDOW_NAMES:
+            raise EngineError(f"grain parameter window={self.window!r} is unknown; "
+                              f"use one of {', '.join(WINDOW_NAMES)}")
+        if self.mode not in MODES:
+            raise EngineError(f"grain parameter mode={self.mode!r} is unknown; use one of {', '.join(MODES)}")
+        if not isinstance(self.freeze, bool):
+            raise EngineError(f"grain parameter freeze must be True or False, got {self.freeze!r}")
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(GrainParams))
