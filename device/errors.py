@@ -35,3 +35,29 @@ class AudioDeviceError(InstrumentError, OSError):
 
 class EngineError(InstrumentError, ValueError):
     """The sound engine was given parameters or a bundle it cannot play."""
+
+
+class DatasetError(InstrumentError, ValueError):
+    """A training data set (NSynth layout, folder of WAVs) is unreadable, incomplete or inconsistent,
+    or cannot be made (no synthesizer or soundfont installed)."""
+
+
+class StoreError(InstrumentError, ValueError):
+    """The model store refused an operation (bad name, incompatible or oversized bundle, no room,
+    nothing to roll back to) or found its own files damaged."""
+
+
+class SignatureError(StoreError):
+    """A bundle's signature is missing, malformed, made by an untrusted key or does not match."""
+
+
+class FlashError(InstrumentError, OSError):
+    """A transfer to the device failed: the link stalled, the device refused, or the frames broke."""
+
+
+class SimulationError(InstrumentError, ValueError):
+    """A simulated bus or chip was asked for something the real part cannot do."""
+
+
+class CheckpointError(InstrumentError, ValueError):
+    """A training run's checkpoints are damaged or missing (nothing intact to resume or generate from)."""

@@ -1,0 +1,144 @@
+"""An incoming transfer in the store's staging area, resumable by offset (store layer).
+
+Every transport (USB serial, SSH stdin, a local file) feeds bytes through an `IncomingTransfer`:
+it only ever writes `staging/<sha256>.part`, only appends at the offset it expects, never past
+the size the sender declared, and fsyncs every `sync_every` bytes. After a disconnect or a power
+cut the next offer of the same sha256 resumes from what reached the disk; the sender compares
+`prefix_sha256()` with its own file before trusting that prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from device.errors import StoreError
+from device.store.fsops import FsOps, WriteHandle
+from device.store.layout import check_bundle_name, check_sha256
+
+HASH_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TransferOffer:
+    """What a sender announces before the first byte: display name, exact size, sha256, signature."""
+
+    name: str
+    size: int
+    sha256: str
+    signature: dict[str, Any] | None = None
+
+    def checked(self, max_bytes: int) -> TransferOffer:
+        check_bundle_name(self.name)
+        check_sha256(self.sha256)
+        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size <= 0:
+            raise StoreError(f"declared size {self.size!r} is not a positive byte count")
+        if self.size > max_bytes:
+            raise StoreError(f"{self.name}: {self.size} bytes is over this device's limit of "
+                             f"{max_bytes} bytes per bundle; make a smaller bundle")
+        if self.signature is not None and not isinstance(self.signature, dict):
+            raise StoreError(f"{self.name}: the signature must be a JSON object")
+        return self
+
+
+def file_sha256(path: Path, limit: int | None = None) -> str:
+    """sha256 of a file, or of its first `limit` bytes."""
+    digest = hashlib.sha256()
+    remaining = limit
+    with open(path, "rb") as f:
+        while remaining is None or remaining > 0:
+            chunk = f.read(HASH_CHUNK if remaining is None else min(HASH_CHUNK, remaining))
+            if not chunk:
+                break
+            digest.update(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+    return digest.hexdigest()
+
+
+class IncomingTransfer:
+    """The staged bytes of one offered bundle; see the module docstring.
+
+    `existing=True` marks an offer of a bundle the store already holds: nothing needs sending
+    (offset == size) and installing it only (re)activates the stored copy.
+    """
+
+    def __init__(self, fs: FsOps, path: Path, offer: TransferOffer, *, sync_every: int,
+                 existing: bool = False) -> None:
+        self.fs = fs
+        self.path = path
+        self.offer = offer
+        self.existing = existing
+        self._sync_every = max(1, sync_every)
+        self._handle: WriteHandle | None = None
+        self._unsynced = 0
+        if existing:
+            self.offset = offer.size
+            return
+        created = not os.path.lexists(path)
+        try:
+            self._handle = fs.append(path, "staging")
+        except OSError as bad:
+            raise StoreError(f"{path}: cannot open the staging file ({bad.strerror or bad}); if it "
+                             "is a symbolic link or a directory, remove it: the store never writes "
+                             "through links") from None
+        if created:
+            fs.fsync_dir(path.parent, "staging: fsync directory")
+        self.offset = os.stat(path).st_size
+        if self.offset > offer.size:
+            self.restart()
+
+    @property
+    def complete(self) -> bool:
+        return self.offset == self.offer.size
+
+    def prefix_sha256(self) -> str:
+        if self.existing:
+            return self.offer.sha256
+        return file_sha256(self.path, self.offset)
+
+    def write(self, offset: int, data: bytes | memoryview) -> None:
+        if self._handle is None:
+            raise StoreError(f"{self.offer.name}: the transfer is closed or needs no data")
+        if offset + len(data) > self.offer.size:
+            raise StoreError(f"{self.offer.name}: cut off: the sender sent data up to byte "
+                             f"{offset + len(data)}, past its declared size of {self.offer.size}")
+        if offset != self.offset:
+            raise StoreError(f"{self.offer.name}: data for offset {offset} arrived but the "
+                             f"staged copy ends at {self.offset}")
+        self._handle.write(data)
+        self.offset += len(data)
+        self._unsynced += len(data)
+        if self._unsynced >= self._sync_every:
+            self.sync()
+
+    def sync(self) -> None:
+        if self._handle is not None and self._unsynced:
+            self._handle.sync()
+            self._unsynced = 0
+
+    def restart(self) -> None:
+        """Throw the staged bytes away and start again from offset 0."""
+        if self._handle is None:
+            return
+        self._handle.truncate(0)
+        self._handle.sync()
+        self.offset = 0
+        self._unsynced = 0
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self.sync()
+            self._handle.close()
+            self._handle = None
+
+    def discard(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if not self.existing and os.path.lexists(self.path):
+            self.fs.unlink(self.path, "staging: discard")
+            self.fs.fsync_dir(self.path.parent, "staging: fsync directory")
