@@ -1,0 +1,9 @@
+"""Audio output (layer 5): where rendered blocks go.
+
+A *source* is anything with `render_into(out)` filling a float32 mono block (`source.BlockSource`;
+the engine is one, `tone.SineSource` another). Outputs:
+- `pyaudio_output.PyAudioOutput`: real time, PortAudio callback mode, counts underruns and errors;
+- `wav_output.WavFileOutput` and `null_output.NullOutput`: blocks pushed by `offline.run_offline`;
+- `devices`: list the sound devices, pick one, or learn there is none (fall back to a WAV file).
+`stream_bench` is `latent bench audio`.
+"""

@@ -1,0 +1,119 @@
+"""`latent bench audio`: how steadily the real audio path runs next to a Python sensor loop (audio layer).
+
+Streams a test tone through PyAudioOutput to a sound device (the Pi's HAT, or a JACK server)
+while a background thread does what the sensor loop does between polls (build a frame of 14
+channels, smooth it, sleep 1 ms), then reports, after a warm-up, the underruns, source errors,
+callback-interval jitter, the longest callback and PortAudio's CPU load. The GIL switch interval
+is a flag so its effect can be measured on the target machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from typing import Any
+
+from device.audio.pyaudio_output import SAMPLE_FORMATS, PyAudioOutput
+from device.audio.tone import SineSource
+from device.errors import ConfigError
+
+NAME = "audio"
+HELP = "stream a test tone next to a sensor-like Python thread; count underruns and callback jitter"
+
+CHANNEL_NAMES = (*(f"e{i}" for i in range(12)), "flex0", "flex1")
+
+
+class SensorLikeLoad:
+    """A thread doing the sensor loop's Python work every `period_s`: a stand-in load for the GIL.
+
+    `work_s` adds that much pure-Python computation per poll (holding the GIL throughout), to
+    stand for a heavier control loop, e.g. a learned mapping evaluated in Python.
+    """
+
+    def __init__(self, period_s: float = 0.001, work_s: float = 0.0) -> None:
+        self.period_s = period_s
+        self.work_s = work_s
+        self.polls = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sensor-like-load", daemon=True)
+
+    def _run(self) -> None:
+        smoothed = dict.fromkeys(CHANNEL_NAMES, 0.0)
+        while not self._stop.is_set():
+            frame = {name: float((self.polls * 7 + i) % 100) for i, name in enumerate(CHANNEL_NAMES)}
+            for name, value in frame.items():
+                smoothed[name] += 0.1 * (value - smoothed[name])
+            self.polls += 1
+            if self.work_s:
+                busy_until = time.perf_counter() + self.work_s
+                while time.perf_counter() < busy_until:
+                    pass
+            time.sleep(self.period_s)
+
+    def __enter__(self) -> SensorLikeLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default=None, help="output device index or part of its name")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time after warm-up")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds ignored at the start")
+    parser.add_argument("--rate", type=int, default=48000, help="sample rate in Hz")
+    parser.add_argument("--frames", type=int, default=128, help="frames per buffer")
+    parser.add_argument("--channels", type=int, default=1, help="output channels (the tone is copied)")
+    parser.add_argument("--format", choices=SAMPLE_FORMATS, default="auto", help="sample format")
+    parser.add_argument("--switch-interval", type=float, default=0.0002,
+                        help="GIL switch interval while streaming, in seconds")
+    parser.add_argument("--no-load", action="store_true", help="no sensor-like background thread")
+    parser.add_argument("--load-work-ms", type=float, default=0.0,
+                        help="pure-Python work per poll of the background thread, in ms")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    if not 0.0 < args.seconds <= 3600.0 or not 0.0 <= args.warmup <= 60.0:
+        raise ConfigError("--seconds must be above 0 and at most 3600, --warmup between 0 and 60")
+    output = PyAudioOutput(sample_rate=args.rate, frames_per_buffer=args.frames, device=args.device,
+                           channels=args.channels, sample_format=args.format,
+                           switch_interval_s=args.switch_interval)
+    load = None if args.no_load else SensorLikeLoad(work_s=args.load_work_ms / 1e3)
+    if load is not None:
+        load.__enter__()
+    try:
+        with output.start(SineSource(440.0, sample_rate=args.rate, amplitude=0.2)):
+            time.sleep(args.warmup)
+            warm = output.stats
+            output.reset_peaks()
+            time.sleep(args.seconds)
+            done = output.stats
+    finally:
+        if load is not None:
+            load.__exit__()
+    measured = done.elapsed_s - warm.elapsed_s
+    period_ms = 1e3 * args.frames / args.rate
+    assert output.device is not None
+    return {
+        "device": output.device.describe(),
+        "sample_format": output.sample_format,
+        "sample_rate": args.rate,
+        "frames_per_buffer": args.frames,
+        "switch_interval_s": args.switch_interval,
+        "sensor_load_polls": load.polls if load is not None else 0,
+        "sensor_load_work_ms": args.load_work_ms,
+        "seconds": round(measured, 3),
+        "callbacks": done.callbacks - warm.callbacks,
+        "callbacks_expected": round(measured * args.rate / args.frames),
+        "underruns": done.underruns - warm.underruns,
+        "errors": done.errors - warm.errors,
+        "period_ms": round(period_ms, 4),
+        "interval_p99_ms": round(done.interval_p99_s * 1e3, 4),
+        "interval_max_ms": round(done.max_interval_s * 1e3, 4),
+        "callback_max_ms": round(done.max_callback_s * 1e3, 4),
+        "cpu_load": round(done.cpu_load, 4),
+        "output_latency_ms": round(done.output_latency_s * 1e3, 3),
+    }

@@ -1,0 +1,75 @@
+"""The whole instrument on the real pyaudio path: JACK dummy server, sensors polled, a hot swap.
+
+Simulated chips through the real drivers, polled at 1 kHz by the control thread; mapping;
+the granular engine rendering in the PortAudio callback; the model watcher judging trials.
+A bundle is flashed into the store mid-stream and crossfaded in. After a 1 s warm-up, no
+underrun may be counted.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from device.app.control_thread import ControlThread
+from device.app.play import PlaySettings, open_live_rig
+from device.audio.pyaudio_output import PyAudioOutput
+from device.store.store import InstallOptions
+
+from ...jack_server import DUMMY_DEVICE, JackServer
+from ..app.test_hot_swap import write_bank
+from ..store.bundles import new_store
+
+pytestmark = [pytest.mark.jack, pytest.mark.slow]
+
+RATE = 48000
+FRAMES = 128
+WINDOW_S = 10.0
+MAX_WINDOWS = 3
+
+
+def test_instrument_streams_ten_seconds_without_underruns_through_a_hot_swap(
+        jack_server: JackServer, tmp_path: Path) -> None:
+    store_dir = tmp_path / "store"
+    unsigned = InstallOptions(allow_unsigned=True)
+    new_store(store_dir).install_file(write_bank(tmp_path / "sine.bundle", "sine", "sine"), options=unsigned)
+    flashes = [write_bank(tmp_path / f"noise{i}.bundle", "noise", f"noise{i}") for i in range(MAX_WINDOWS)]
+    settings = PlaySettings(store=store_dir, gesture="demo", block_frames=FRAMES, sample_rate=RATE,
+                            device=DUMMY_DEVICE)
+    messages: list[str] = []
+    rig, watcher = open_live_rig(settings, messages.append)
+    watcher.store.policy = new_store(store_dir).policy  # the test store keeps no free-space reserve
+    output = PyAudioOutput(sample_rate=RATE, frames_per_buffer=FRAMES, device=DUMMY_DEVICE)
+    control = ControlThread(rig.instrument.poll, rate_hz=1000.0)
+    windows: list[str] = []
+    try:
+        control.start()
+        with output.start(rig.instrument):
+            watcher.start()
+            time.sleep(1.0)  # warm-up: stream start, first scheduling, calibration
+            for window in range(MAX_WINDOWS):
+                mark = jack_server.log_mark()
+                warm, swaps = output.stats, watcher.swaps
+                time.sleep(WINDOW_S / 3)
+                new_store(store_dir).install_file(flashes[window], options=unsigned)  # flashed meanwhile
+                time.sleep(WINDOW_S * 2 / 3)
+                done = output.stats
+                xruns = jack_server.xruns_since(mark)
+                underruns = done.underruns - warm.underruns
+                windows.append(f"{underruns} underruns in {done.callbacks - warm.callbacks} callbacks, "
+                               f"{watcher.swaps - swaps} swaps; longest callback "
+                               f"{done.max_callback_s * 1e3:.3f} ms; {xruns}")
+                if underruns == 0 or not xruns.machine_stalled:
+                    break
+            watcher.stop()
+    finally:
+        control.stop()
+        rig.close()
+    print("\n".join(windows))
+    assert control.polls > 9000 and control.errors == 0, (control.polls, control.last_error)
+    assert watcher.swaps >= 1 and not watcher.errors, (messages, watcher.errors)
+    assert rig.instrument.swaps >= 1
+    assert done.errors == 0, done.last_error
+    assert underruns == 0, "\n".join(windows)

@@ -1,0 +1,37 @@
+"""`latent bench audio` under the JACK dummy server: the report adds up and names the device."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from device.audio import stream_bench
+from device.errors import ConfigError
+
+from ...jack_server import DUMMY_DEVICE, JackServer
+
+
+def bench_args(**overrides: object) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    stream_bench.add_arguments(parser)
+    args = parser.parse_args(["--device", DUMMY_DEVICE, "--seconds", "1", "--warmup", "0.3"])
+    for key, value in overrides.items():
+        setattr(args, key, value)
+    return args
+
+
+@pytest.mark.jack
+def test_the_report_counts_the_measured_second(jack_server: JackServer) -> None:
+    result = stream_bench.run(bench_args(channels=2))
+    assert result["device"].startswith(f"[0] {DUMMY_DEVICE} (JACK")
+    assert result["sample_format"] == "float32" and result["period_ms"] == pytest.approx(2.6667, abs=1e-3)
+    assert result["callbacks"] == pytest.approx(result["callbacks_expected"], rel=0.05)
+    assert result["errors"] == 0 and result["sensor_load_polls"] > 300
+    assert 0.0 < result["interval_p99_ms"] <= result["interval_max_ms"]
+    assert result["output_latency_ms"] > 0.0
+
+
+def test_bad_lengths_are_refused() -> None:
+    with pytest.raises(ConfigError, match="--seconds"):
+        stream_bench.run(bench_args(seconds=0.0))
