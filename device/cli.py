@@ -17,8 +17,13 @@ from importlib.metadata import entry_points
 from device.errors import InstrumentError
 
 DEVICE_COMMANDS = (
+    "device.app.play_cli",
     "device.bundle.cli",
     "device.bench.cli",
+    "device.store.cli",
+    "device.store.install_cli",
+    "device.flash.serve_cli",
+    "device.mapping.cli",
 )
 
 

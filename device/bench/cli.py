@@ -10,7 +10,8 @@ import argparse
 import importlib
 import json
 
-BENCH_MODULES: tuple[str, ...] = ()
+BENCH_MODULES: tuple[str, ...] = ("device.mapping.bench", "device.bench.engine_bench", "device.sim.bench",
+                                   "device.bench.flash_bench", "device.audio.stream_bench")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

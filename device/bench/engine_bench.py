@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--realtime", action="store_true",
                         help="measure under SCHED_FIFO priority, as an audio thread runs on the Pi, so other "
                              "processes cannot preempt the render (needs the right to ask for it)")
+    parser.add_argument("--touches", type=int, default=60,
+                        help="fake-electrode touches for the sensor-to-sound latency (0 skips it; "
+                             "default: %(default)s)")
 
 
 def bench_point(steps: tuple[int, ...]) -> tuple[float, ...]:
@@ -146,6 +149,7 @@ def _scheduling(realtime: bool) -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from device.bench.latency_bench import measure_latency
     from device.bundle.reader import load_segment_bank
 
     bank = load_segment_bank(args.bundle)
@@ -155,6 +159,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                            sample_rate=args.sample_rate, grain_ms=args.grain_ms)
             for block in BLOCKS for grains in GRAINS for mode in MODES
         ]
+        latency = (measure_latency(args.bundle, touches=args.touches, block_frames=TARGET_BLOCK,
+                                   sample_rate=args.sample_rate) if args.touches > 0 else None)
     headline = [r for r in results
                 if r["block_frames"] == TARGET_BLOCK and r["grains_target"] == TARGET_GRAINS]
     return {
@@ -168,6 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "scheduling": scheduling,
         "engine": results,
+        "latency": latency,
         "targets": {
             "load": LOAD_TARGET,
             "worst_fraction": WORST_TARGET,

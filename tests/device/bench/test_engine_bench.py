@@ -61,8 +61,12 @@ def test_measure_engine_reaches_the_target_grain_count(bank: SegmentBank, mode: 
 
 
 def test_cli_prints_every_configuration_as_json(bank_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "engine", "--bundle", str(bank_path), "--seconds", "0.05", "--json"]) == 0
+    assert main(["bench", "engine", "--bundle", str(bank_path), "--seconds", "0.05", "--touches", "4",
+                 "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
+    latency = report["latency"]
+    assert latency["touches"] == 4 and latency["missed_touches"] == 0
+    assert latency["sensor_to_sound_ms"]["p50"] > latency["to_render_ms"]["p50"] > 0
     configs = {(r["block_frames"], r["grains_target"], r["mode"]) for r in report["engine"]}
     assert configs == {(b, g, m) for b in BLOCKS for g in GRAINS for m in MODES}
     assert report["targets"]["load"] == 0.02
@@ -82,7 +86,8 @@ def test_realtime_scheduling_is_reported_and_given_back(bank_path: Path,
     import os
 
     before = os.sched_getscheduler(0)
-    assert main(["bench", "engine", "--bundle", str(bank_path), "--seconds", "0.02", "--realtime"]) == 0
+    assert main(["bench", "engine", "--bundle", str(bank_path), "--seconds", "0.02", "--realtime",
+                 "--touches", "0"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["scheduling"] == "SCHED_FIFO 50" or report["scheduling"].startswith("normal (SCHED_FIFO")
     assert os.sched_getscheduler(0) == before

@@ -1,0 +1,178 @@
+"""The instrument: sensors -> mapping -> engine, presented to an output as one audio source (app layer).
+
+Threading model: the engine belongs to the audio thread alone. The control side (sensor poll and
+mapping, in its own thread when live) only publishes the newest `ControlState` into a one-slot
+mailbox, and counts note-ons, so a trigger between two audio blocks is never lost. The audio
+side picks up the newest state at the start of each block and applies it before rendering.
+A plain attribute store/load is atomic under the GIL, so no lock is taken on the audio path.
+
+Hot swap: another thread prepares a new engine (loaded, warmed up, its grains already running)
+and hands it over with `swap_engine`; the audio thread then renders old and new side by side for
+the crossfade and retires the old one into `retired_engine` for that thread to close. No block is
+skipped or delayed beyond one extra render per block during the fade.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from device.mapping.control_state import ControlState
+from device.sensors.frame import SensorFrame
+
+
+class SensorSource(Protocol):
+    def poll(self) -> SensorFrame: ...
+
+
+class FrameMapper(Protocol):
+    def update(self, frame: SensorFrame) -> ControlState: ...
+
+
+class Engine(Protocol):
+    def set_point(self, coords: tuple[float, ...]) -> None: ...
+    def set_pitch(self, midi: float) -> None: ...
+    def set_params(self, **fields: object) -> None: ...
+    def trigger(self) -> None: ...
+    @property
+    def samples_rendered(self) -> int: ...
+    def render_into(self, out: np.ndarray) -> None: ...
+
+
+class Tap(Protocol):
+    def write(self, block: np.ndarray) -> None: ...
+    def mark(self) -> None: ...
+
+
+MAX_BLOCK_FRAMES = 8192
+
+
+class Instrument:
+    """Glue between one sensor source, one mapper and one engine (swappable while playing)."""
+
+    def __init__(self, sensors: SensorSource, mapper: FrameMapper, engine: Engine,
+                 *, before_poll: Callable[[], None] | None = None, tap: Tap | None = None) -> None:
+        self.sensors = sensors
+        self.mapper = mapper
+        self.engine = engine
+        self.tap = tap
+        self._before_poll = before_poll
+        self._incoming: tuple[Engine, np.ndarray, np.ndarray] | None = None
+        self._outgoing: Engine | None = None
+        self._fade_in = self._fade_out = np.zeros(0, dtype=np.float32)
+        self._fade_pos = 0
+        self._fade_frames = 0
+        self._scratch = np.zeros(MAX_BLOCK_FRAMES, dtype=np.float32)
+        self.retired_engine: Engine | None = None
+        self.swaps = 0
+        self._latest: ControlState | None = None
+        self.last_frame: SensorFrame | None = None
+        self._triggers_posted = 0
+        self._applied: ControlState | None = None
+        self._triggers_applied = 0
+        self.polls = 0
+        self.last_poll_time = 0.0
+        # Output-sample index where the newest applied note-on starts (the engine starts a
+        # triggered grain at the first sample of the next block): for latency measurement.
+        self.last_trigger_sample = -1
+        self.triggers_applied = 0
+
+    # -- control side ---------------------------------------------------------------------
+    def poll(self) -> ControlState:
+        """Read every sensor once, map the frame, publish the resulting state."""
+        if self._before_poll is not None:
+            self._before_poll()
+        frame = self.sensors.poll()
+        self.last_frame = frame
+        state = self.mapper.update(frame)
+        if state.trigger:
+            self._triggers_posted += 1
+        self._latest = state
+        self.polls += 1
+        self.last_poll_time = time.monotonic()
+        return state
+
+    @property
+    def latest_state(self) -> ControlState | None:
+        return self._latest
+
+    # -- hot swap (called from a non-audio thread) -----------------------------------------
+    def swap_engine(self, engine: Engine, fade_s: float = 0.1) -> None:
+        """Crossfade to `engine` (prepared by the caller) starting with the next block.
+
+        Equal-power fade curves are built here, padded by a maximum block on both ends, so the
+        audio thread only slices them. The old engine lands in `retired_engine` afterwards.
+        """
+        frames = max(1, round(fade_s * self.engine_sample_rate(engine)))
+        phase = np.minimum(np.arange(frames + MAX_BLOCK_FRAMES, dtype=np.float64) / frames, 1.0)
+        fade_in = np.sin(phase * math.pi / 2).astype(np.float32)
+        fade_out = np.cos(phase * math.pi / 2).astype(np.float32)
+        fade_out[frames:] = 0.0
+        self._incoming = (engine, fade_in, fade_out)
+
+    @staticmethod
+    def engine_sample_rate(engine: Engine) -> int:
+        return int(getattr(engine, "sample_rate", 48000))
+
+    @property
+    def handover_pending(self) -> bool:
+        return self._incoming is not None
+
+    @property
+    def swapping(self) -> bool:
+        return self._incoming is not None or self._outgoing is not None
+
+    # -- audio side -----------------------------------------------------------------------
+    def render_into(self, out: np.ndarray) -> None:
+        """Fill `out` with the next block: apply the newest control state, then render."""
+        incoming = self._incoming
+        if incoming is not None and self._outgoing is None:
+            self._incoming = None
+            self._outgoing = self.engine
+            self.engine, self._fade_in, self._fade_out = incoming
+            self._fade_frames = int(np.count_nonzero(self._fade_out))
+            self._fade_pos = 0
+            self._applied = None  # the new engine takes the current state at once
+            if self.tap is not None:
+                self.tap.mark()
+        state = self._latest
+        if state is not None and state is not self._applied:
+            self._apply(state)
+        self.engine.render_into(out)
+        # The tap carries the current engine's own sound (what a trial judges), before any fade.
+        if self.tap is not None:
+            self.tap.write(out)
+        if self._outgoing is not None:
+            self._crossfade(out)
+
+    def _crossfade(self, out: np.ndarray) -> None:
+        n = out.shape[0]
+        old = self._scratch[:n]
+        self._outgoing.render_into(old)  # type: ignore[union-attr]
+        pos = self._fade_pos
+        np.multiply(out, self._fade_in[pos:pos + n], out=out)
+        np.multiply(old, self._fade_out[pos:pos + n], out=old)
+        np.add(out, old, out=out)
+        self._fade_pos = pos + n
+        if self._fade_pos >= self._fade_frames:
+            self.retired_engine = self._outgoing
+            self._outgoing = None
+            self.swaps += 1
+
+    def _apply(self, state: ControlState) -> None:
+        engine = self.engine
+        engine.set_point(state.point)
+        engine.set_pitch(state.pitch)
+        if state.params:
+            engine.set_params(**state.params)
+        posted = self._triggers_posted
+        if posted != self._triggers_applied:
+            self._triggers_applied = posted
+            engine.trigger()
+            self.last_trigger_sample = engine.samples_rendered
+            self.triggers_applied += 1
+        self._applied = state

@@ -1,0 +1,249 @@
+"""`latent play`: build the instrument from settings and run it live or offline (app layer).
+
+Live: a PyAudio callback stream renders the instrument while a control thread polls the
+sensors. Offline (a WAV file, or when there is no sound card): the loop is the clock, so a
+simulated gesture and the sensor timestamps advance with the rendered audio, and a 5-second
+run takes well under 5 seconds.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from device.app.engines import close_engine, load_engine
+from device.app.instrument import Instrument
+from device.errors import ConfigError
+
+SHIPPED_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "additive-timbre.bundle"
+DEFAULT_OFFLINE_SECONDS = 30.0
+FALLBACK_WAV = Path("latent-play.wav")
+
+
+@dataclass
+class PlaySettings:
+    bundle: Path | None = None
+    sensors: str = "sim"
+    gesture: str | None = "demo"  # None: simulated chips that only a test or a bench touches
+    out: Path | None = None
+    seconds: float | None = None
+    sample_rate: int = 48000
+    block_frames: int = 64
+    device: int | str | None = None
+    channels: int = 1
+    map_file: Path | None = None
+    pins_file: Path | None = None
+    control_rate: float = 1000.0
+    seed: int = 0
+    store: Path | None = None  # model store to play from, watch for flashes and keep on trial
+
+
+def resolve_bundle(bundle: Path | None) -> Path:
+    if bundle is not None:
+        return bundle
+    if SHIPPED_BUNDLE.exists():
+        return SHIPPED_BUNDLE
+    raise ConfigError(f"no bundle given and the shipped default {SHIPPED_BUNDLE} is missing; "
+                      "pass --bundle FILE (build one with `latent bank additive --out FILE`)")
+
+
+class StreamClock:
+    """Seconds of audio rendered so far: the clock of an offline run."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.frames = 0
+
+    def __call__(self) -> float:
+        return self.frames / self.sample_rate
+
+
+@dataclass
+class Rig:
+    """Everything `build_rig` made, for the run loops and for tests."""
+
+    instrument: Instrument
+    sensors: Any
+    mapper: Any
+    bundle_path: Path
+
+    @property
+    def engine(self) -> Any:
+        return self.instrument.engine
+
+    def close(self) -> None:
+        self.sensors.close()
+        close_engine(self.instrument.engine)
+
+
+def build_rig(settings: PlaySettings, clock: Callable[[], float] = time.monotonic,
+              engine: Any = None, bundle_path: Path | None = None) -> Rig:
+    """Open the bundle (unless an engine is given), the sensors, the mapping and the engine."""
+    from device.bus.pinmap import load_pin_map
+    from device.mapping.map_file import load_map
+    from device.mapping.mapper import Mapper
+
+    if engine is None:
+        bundle_path = resolve_bundle(settings.bundle)
+        # Refuses a bad bundle before anything plays.
+        engine = load_engine(bundle_path, sample_rate=settings.sample_rate, seed=settings.seed)
+    try:
+        mapper = Mapper(load_map(settings.map_file) if settings.map_file is not None else None)
+        pins = load_pin_map(settings.pins_file)
+        sensors = _open_sensors(settings, pins, clock)
+    except BaseException:
+        close_engine(engine)
+        raise
+    assert bundle_path is not None
+    return Rig(Instrument(sensors, mapper, engine), sensors, mapper, bundle_path)
+
+
+def _open_sensors(settings: PlaySettings, pins: Any, clock: Callable[[], float]) -> Any:
+    if settings.sensors == "sim":
+        from device.sim.gesture import load_gesture
+        from device.sim.hardware import SimulatedHardware
+
+        gesture = load_gesture(settings.gesture) if settings.gesture is not None else None
+        return SimulatedHardware(pins, gesture=gesture, clock=clock, seed=settings.seed)
+    if settings.sensors == "i2c":
+        from device.sensors.build import open_i2c_sensors
+
+        # On stage a missing chip must not stop the show: its channels stay stale until it answers.
+        return open_i2c_sensors(pins, clock=clock, require_all=False)
+    raise ConfigError(f"unknown sensor source {settings.sensors!r}; use 'sim' or 'i2c'")
+
+
+def play_offline(settings: PlaySettings, out: Path, seconds: float,
+                 report: Callable[[str], None] = print) -> dict[str, Any]:
+    """Render `seconds` into a WAV file, the sensors polled once per block on the stream clock."""
+    from device.audio.offline import run_offline
+    from device.audio.wav_output import WavFileOutput
+
+    clock = StreamClock(settings.sample_rate)
+    rig = build_rig(settings, clock)
+    try:
+        started = time.perf_counter()
+        output = WavFileOutput(out, settings.sample_rate, settings.channels)
+        try:
+            def before_block(t: float) -> None:
+                clock.frames = round(t * settings.sample_rate)
+                rig.instrument.poll()
+
+            frames = run_offline(rig.instrument, output, seconds, sample_rate=settings.sample_rate,
+                                 block_frames=settings.block_frames, before_block=before_block)
+        finally:
+            output.close()
+        elapsed = time.perf_counter() - started
+        result = {"out": str(out), "seconds": frames / settings.sample_rate, "render_s": round(elapsed, 3),
+                  "clipped_samples": output.clipped_samples, "bundle": str(rig.bundle_path)}
+        report(f"wrote {frames / settings.sample_rate:.1f} s of {rig.bundle_path.name} to {out} "
+               f"(rendered in {elapsed:.1f} s)")
+        return result
+    finally:
+        rig.close()
+
+
+def play_live(settings: PlaySettings, seconds: float | None,
+              report: Callable[[str], None] = print, stop: threading.Event | None = None) -> dict[str, Any]:
+    """Play to the sound card until `seconds` pass, `stop` is set, or Ctrl-C."""
+    from device.app.control_thread import ControlThread
+    from device.audio.pyaudio_output import PyAudioOutput
+
+    stop = stop or threading.Event()
+    rig, watcher = open_live_rig(settings, report)
+    try:
+        output = PyAudioOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
+                               device=settings.device, channels=settings.channels)
+        control = ControlThread(rig.instrument.poll, rate_hz=settings.control_rate)
+        control.start()
+        previous = signal.getsignal(signal.SIGTERM)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            output.start(rig.instrument)
+            if watcher is not None:
+                watcher.start()
+            report(f"playing {rig.bundle_path.name} on {output.device.describe() if output.device else '?'} "
+                   f"({settings.sensors} sensors); Ctrl-C to stop")
+            stop.wait(seconds)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            output.stop()
+            control.stop()
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, previous)
+        stats = output.stats.as_dict()
+        stats.update(control_polls=control.polls, control_errors=control.errors)
+        if watcher is not None:
+            stats.update(model_swaps=watcher.swaps, model_rollbacks=watcher.rollbacks)
+        report(f"stopped: {stats.get('callbacks')} blocks, {stats.get('underruns')} underruns")
+        return stats
+    finally:
+        rig.close()
+
+
+def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
+                  clock: Callable[[], float] = time.monotonic) -> tuple[Rig, Any]:
+    """The rig for a live run and, with a model store, the watcher that hot-swaps its bundles.
+
+    With a store, its active bundle plays (on trial if freshly flashed; one that fails to load
+    is rolled back before anything plays). An empty store falls back to --bundle or the
+    shipped model, and a later flash is picked up while playing.
+    """
+    if settings.store is None:
+        rig = build_rig(settings, clock)
+        return rig, None
+    from device.app.audio_tap import AudioTap
+    from device.app.model_watcher import ModelWatcher
+    from device.errors import StoreError
+    from device.store.monitor import TrialMonitor
+    from device.store.store import ModelStore
+
+    def make_engine(path: Path) -> Any:
+        return load_engine(path, sample_rate=settings.sample_rate, seed=settings.seed)
+
+    monitor = TrialMonitor(ModelStore(settings.store), sample_rate=settings.sample_rate)
+    if monitor.service_started():
+        report(f"the bundle on trial kept crashing the service; rolled back ({settings.store})")
+    try:
+        engine, path = monitor.load_active(make_engine)
+        from_store: Path | None = path
+    except StoreError as err:
+        path = resolve_bundle(settings.bundle)
+        report(f"model store {settings.store}: {err}; playing {path} meanwhile")
+        engine, from_store = make_engine(path), None
+    rig = build_rig(settings, clock, engine=engine, bundle_path=path)
+    tap = AudioTap(2 * settings.sample_rate)
+    rig.instrument.tap = tap
+    watcher = ModelWatcher(rig.instrument, monitor, tap, make_engine, report=report)
+    watcher.active_path = from_store
+    return rig, watcher
+
+
+def play(settings: PlaySettings, report: Callable[[str], None] = print) -> dict[str, Any]:
+    """Live when there is a sound card and no --out, else a WAV file (and say where)."""
+    if settings.out is not None:
+        if settings.store is not None:
+            raise ConfigError("--store plays live (it watches for flashes); with --out pass --bundle instead")
+        return play_offline(settings, settings.out, settings.seconds or DEFAULT_OFFLINE_SECONDS, report)
+    from device.audio.devices import has_output_device
+
+    if not has_output_device():
+        seconds = settings.seconds or DEFAULT_OFFLINE_SECONDS
+        out = FALLBACK_WAV.resolve()
+        report(f"no sound card found: writing {seconds:g} s to {out} instead", )
+        return play_offline(settings, out, seconds, report)
+    return play_live(settings, settings.seconds, report)
+
+
+def report_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)

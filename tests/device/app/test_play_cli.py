@@ -1,0 +1,105 @@
+"""`latent play` end to end: the console script renders the demo gesture to a WAV file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from device.app.play import PlaySettings, play
+from device.cli import main
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path)) as w:
+        assert w.getsampwidth() == 2
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        return frames.reshape(-1, w.getnchannels())[:, 0] / 32768.0, w.getframerate()
+
+
+def windows_rms(x: np.ndarray, rate: int, seconds: float) -> np.ndarray:
+    n = int(rate * seconds)
+    return np.sqrt(np.mean(x[: len(x) // n * n].reshape(-1, n) ** 2, axis=1))
+
+
+def test_demo_gesture_renders_five_seconds_of_unclipped_sound(tmp_path: Path) -> None:
+    out = tmp_path / "x.wav"
+    done = subprocess.run(
+        [sys.executable, "-m", "device.cli", "play", "--sensors", "sim", "--gesture", "demo",
+         "--seconds", "5", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert str(out) in done.stderr
+    audio, rate = read_wav(out)
+    assert rate == 48000
+    assert len(audio) == 5 * 48000
+    assert np.all(np.isfinite(audio))
+    peak = np.max(np.abs(audio))
+    assert 0.05 < peak < 0.99, f"peak {peak}: silent or clipped"
+    # Sounding throughout (the idle level keeps an installation alive), after the first
+    # second in which the calibration learns the resting sensors.
+    rms = windows_rms(audio[48000:], rate, 0.25)
+    assert np.all(rms > 0.003), rms
+
+
+def test_the_demo_plays_notes_louder_than_idle(tmp_path: Path) -> None:
+    out = tmp_path / "demo.wav"
+    assert main(["play", "--seconds", "12", "--out", str(out)]) == 0
+    audio, rate = read_wav(out)
+    rms = windows_rms(audio[rate:], rate, 0.25)
+    # The demo alternates between touched keys (note gain) and idle stretches.
+    assert rms.max() > 2.5 * rms.min()
+
+
+def test_same_seed_same_render(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    assert main(["play", "--seconds", "2", "--out", str(a), "--seed", "3"]) == 0
+    assert main(["play", "--seconds", "2", "--out", str(b), "--seed", "3"]) == 0
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_no_sound_card_falls_back_to_a_wav_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from device.audio.devices import has_output_device
+
+    if has_output_device():
+        pytest.skip("this machine has an output device; the fallback is for machines without one")
+    monkeypatch.chdir(tmp_path)
+    result = play(PlaySettings(seconds=1.0))
+    assert Path(result["out"]) == tmp_path / "latent-play.wav"
+    assert "no sound card found" in capsys.readouterr().out
+    audio, _ = read_wav(tmp_path / "latent-play.wav")
+    assert len(audio) == 48000
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--bundle", "/nonexistent.bundle"], "no such bundle file"),
+    (["--gesture", "/nonexistent.toml"], "nonexistent.toml"),
+    (["--seconds", "0"], "--seconds must be a positive number"),
+    (["--map", "/nonexistent-map.toml"], "nonexistent-map.toml"),
+    (["--sensors", "i2c", "--gesture", "x.toml"], "--gesture only applies to --sensors sim"),
+])
+def test_bad_play_arguments_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      argv: list[str], message: str) -> None:
+    assert main(["play", "--out", str(tmp_path / "x.wav"), *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_corrupt_bundle_is_refused_before_any_audio(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from device.app.play import SHIPPED_BUNDLE
+
+    data = bytearray(SHIPPED_BUNDLE.read_bytes())
+    data[-100] ^= 0xFF
+    bad = tmp_path / "bad.bundle"
+    bad.write_bytes(bytes(data))
+    assert main(["play", "--bundle", str(bad), "--out", str(tmp_path / "x.wav")]) == 1
+    assert "sha256 mismatch" in capsys.readouterr().err
+    assert not (tmp_path / "x.wav").exists()
