@@ -39,7 +39,8 @@ class PlaySettings:
     channels: int = 1
     map_file: Path | None = None
     pins_file: Path | None = None
-    control_rate: float = 1000.0
+    # Polls as often as this, or as fast as the bus allows (a Pi's I2C poll takes ~2 ms at 400 kHz).
+    control_rate: float = 2000.0
     seed: int = 0
     store: Path | None = None  # model store to play from, watch for flashes and keep on trial
 

@@ -64,13 +64,16 @@ class _PacedRenderer:
 
 
 def measure_latency(bundle: Path | None = None, *, touches: int = 60, block_frames: int = 64,
-                    sample_rate: int = 48000, control_rate: float = 1000.0,
+                    sample_rate: int = 48000, control_rate: float | None = None,
                     output_buffer_blocks: int = 2, seed: int = 0) -> dict[str, Any]:
     from device.app.control_thread import ControlThread
     from device.app.play import PlaySettings, build_rig
 
     settings = PlaySettings(bundle=bundle, sensors="sim", gesture=None, block_frames=block_frames,
-                            sample_rate=sample_rate, control_rate=control_rate, seed=seed)
+                            sample_rate=sample_rate, seed=seed)
+    if control_rate is not None:
+        settings.control_rate = control_rate
+    control_rate = settings.control_rate
     rig = build_rig(settings)
     try:
         chip = rig.sensors.touch_chip
