@@ -19,6 +19,7 @@ from typing import Any
 
 from device.app.engines import close_engine, load_engine
 from device.app.instrument import Instrument
+from device.app.panel_link import PanelLink
 from device.errors import ConfigError
 
 SHIPPED_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "additive-timbre.bundle"
@@ -73,12 +74,21 @@ class Rig:
     sensors: Any
     mapper: Any
     bundle_path: Path
+    panel: PanelLink | None = None
 
     @property
     def engine(self) -> Any:
         return self.instrument.engine
 
+    def control_step(self) -> None:
+        """One round of the control thread: poll and map, then the panel's LEDs."""
+        self.instrument.poll()
+        if self.panel is not None:
+            self.panel.after_poll(time.monotonic())
+
     def close(self) -> None:
+        if self.panel is not None:
+            self.panel.close()
         self.sensors.close()
         close_engine(self.instrument.engine)
 
@@ -103,6 +113,19 @@ def build_rig(settings: PlaySettings, clock: Callable[[], float] = time.monotoni
         raise
     assert bundle_path is not None
     return Rig(Instrument(sensors, mapper, engine), sensors, mapper, bundle_path)
+
+
+def attach_panel(rig: Rig, settings: PlaySettings, pin_factory: Any = None) -> None:
+    """Buttons and LEDs: the Pi's GPIO with real sensors, gpiozero's mock pins when simulated."""
+    from device.bus.pinmap import load_pin_map
+    from device.controls.panel import ControlPanel
+
+    if pin_factory is None and settings.sensors == "sim":
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        pin_factory = MockFactory(pin_class=MockPWMPin)
+    rig.panel = PanelLink(ControlPanel(load_pin_map(settings.pins_file), pin_factory=pin_factory),
+                          rig.instrument)
 
 
 def _open_sensors(settings: PlaySettings, pins: Any, clock: Callable[[], float]) -> Any:
@@ -161,7 +184,11 @@ def play_live(settings: PlaySettings, seconds: float | None,
     try:
         output = PyAudioOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
                                device=settings.device, channels=settings.channels)
-        control = ControlThread(rig.instrument.poll, rate_hz=settings.control_rate)
+        try:
+            attach_panel(rig, settings)
+        except Exception as err:  # buttons and LEDs are a convenience: never a reason to stay silent
+            report(f"front panel unavailable ({type(err).__name__}: {err}); playing without it")
+        control = ControlThread(rig.control_step, rate_hz=settings.control_rate)
         control.start()
         previous = signal.getsignal(signal.SIGTERM)
         if threading.current_thread() is threading.main_thread():

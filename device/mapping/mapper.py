@@ -118,6 +118,9 @@ class Mapper:
         self._recalibrations_done = 0
         self._base_params: dict[str, ParamValue] = {}
         self._apply_preset(0)
+        # The freeze button latches freeze on top of whatever the map says (a plain flag: a
+        # button thread sets it, the next update reads it).
+        self.freeze_latched = False
         self._t: float | None = None
         self._state = ControlState(tuple(self._point_now()), self._pitch_now(), self._params_now(0.0), False)
 
@@ -178,6 +181,8 @@ class Mapper:
                 params[switch.param] = switch.touched
             elif switch.released is not None:
                 params[switch.param] = switch.released
+        if self.freeze_latched:
+            params["freeze"] = True
         # Without pitch keys there is no note to wait for: play at the note level throughout.
         note_on = self._keyboard.any_held if self._keyboard is not None else True
         level = params.get("gain", 1.0)
@@ -200,6 +205,11 @@ class Mapper:
     def state(self) -> ControlState:
         """The last state returned (before any frame: the resting state, gain 0)."""
         return self._state
+
+    @property
+    def key_held(self) -> bool:
+        """True while a pitch key is touched."""
+        return self._keyboard is not None and self._keyboard.any_held
 
     @property
     def preset(self) -> str:
