@@ -1,10 +1,11 @@
 """The instrument: sensors -> mapping -> engine, presented to an output as one audio source (app layer).
 
-Threading model: the engine belongs to the audio thread alone. The control side (sensor poll and
-mapping, in its own thread when live) only publishes the newest `ControlState` into a one-slot
-mailbox, and counts note-ons, so a trigger between two audio blocks is never lost. The audio
-side picks up the newest state at the start of each block and applies it before rendering.
-A plain attribute store/load is atomic under the GIL, so no lock is taken on the audio path.
+Threading model: the control side (sensor poll and mapping, in its own thread when live) applies
+each new `ControlState` to the engine itself; the engine's setters publish a whole control vector
+at once, so the audio thread's render sees all of a change or none of it, and the audio callback
+does nothing but render (no per-block Python objects for the controls). The newest state is also
+kept, so an engine swapped in later starts from it. Attribute stores and loads are atomic under
+the GIL, so no lock is taken on the audio path.
 
 Hot swap: another thread prepares a new engine (loaded, warmed up, its grains already running)
 and hands it over with `swap_engine`; the audio thread then renders old and new side by side for
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -55,13 +55,12 @@ class Instrument:
     """Glue between one sensor source, one mapper and one engine (swappable while playing)."""
 
     def __init__(self, sensors: SensorSource, mapper: FrameMapper, engine: Engine,
-                 *, before_poll: Callable[[], None] | None = None, tap: Tap | None = None) -> None:
+                 *, tap: Tap | None = None) -> None:
         self.sensors = sensors
         self.mapper = mapper
         self.engine = engine
         self.tap = tap
-        self._before_poll = before_poll
-        self._incoming: tuple[Engine, np.ndarray, np.ndarray] | None = None
+        self._incoming: tuple[Engine, np.ndarray, np.ndarray, int] | None = None
         self._outgoing: Engine | None = None
         self._fade_in = self._fade_out = np.zeros(0, dtype=np.float32)
         self._fade_pos = 0
@@ -71,9 +70,6 @@ class Instrument:
         self.swaps = 0
         self._latest: ControlState | None = None
         self.last_frame: SensorFrame | None = None
-        self._triggers_posted = 0
-        self._applied: ControlState | None = None
-        self._triggers_applied = 0
         self.polls = 0
         self.last_poll_time = 0.0
         # Output-sample index where the newest applied note-on starts (the engine starts a
@@ -84,14 +80,11 @@ class Instrument:
     # -- control side ---------------------------------------------------------------------
     def poll(self) -> ControlState:
         """Read every sensor once, map the frame, publish the resulting state."""
-        if self._before_poll is not None:
-            self._before_poll()
         frame = self.sensors.poll()
         self.last_frame = frame
         state = self.mapper.update(frame)
-        if state.trigger:
-            self._triggers_posted += 1
         self._latest = state
+        self._apply(self.engine, state)
         self.polls += 1
         self.last_poll_time = time.monotonic()
         return state
@@ -112,7 +105,7 @@ class Instrument:
         fade_in = np.sin(phase * math.pi / 2).astype(np.float32)
         fade_out = np.cos(phase * math.pi / 2).astype(np.float32)
         fade_out[frames:] = 0.0
-        self._incoming = (engine, fade_in, fade_out)
+        self._incoming = (engine, fade_in, fade_out, frames)
 
     @staticmethod
     def engine_sample_rate(engine: Engine) -> int:
@@ -128,20 +121,17 @@ class Instrument:
 
     # -- audio side -----------------------------------------------------------------------
     def render_into(self, out: np.ndarray) -> None:
-        """Fill `out` with the next block: apply the newest control state, then render."""
+        """Fill `out` with the next block (crossfading while a swapped-in engine takes over)."""
         incoming = self._incoming
         if incoming is not None and self._outgoing is None:
             self._incoming = None
             self._outgoing = self.engine
-            self.engine, self._fade_in, self._fade_out = incoming
-            self._fade_frames = int(np.count_nonzero(self._fade_out))
+            self.engine, self._fade_in, self._fade_out, self._fade_frames = incoming
             self._fade_pos = 0
-            self._applied = None  # the new engine takes the current state at once
+            if self._latest is not None:  # the newest state, in case a poll reached the old engine
+                self._apply(self.engine, self._latest, note_on=False)
             if self.tap is not None:
                 self.tap.mark()
-        state = self._latest
-        if state is not None and state is not self._applied:
-            self._apply(state)
         self.engine.render_into(out)
         # The tap carries the current engine's own sound (what a trial judges), before any fade.
         if self.tap is not None:
@@ -163,16 +153,12 @@ class Instrument:
             self._outgoing = None
             self.swaps += 1
 
-    def _apply(self, state: ControlState) -> None:
-        engine = self.engine
+    def _apply(self, engine: Engine, state: ControlState, note_on: bool = True) -> None:
         engine.set_point(state.point)
         engine.set_pitch(state.pitch)
         if state.params:
             engine.set_params(**state.params)
-        posted = self._triggers_posted
-        if posted != self._triggers_applied:
-            self._triggers_applied = posted
+        if note_on and state.trigger:
             engine.trigger()
             self.last_trigger_sample = engine.samples_rendered
             self.triggers_applied += 1
-        self._applied = state
