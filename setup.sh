@@ -50,7 +50,12 @@ install_python() {
         echo "setup.sh: installing the Python package with extra [$extra] into $VENV"
         # The constraints pin torch to the CPU build (an unpinned torch pulls a multi-GB CUDA build).
         # pyaudio is built against Debian's PortAudio (with JACK); never a wheel that bundles its own.
-        PIP_NO_BINARY=pyaudio "$VENV/bin/pip" install -q -e ".[$extra]" -c .ci/constraints.txt
+        if ! PIP_NO_BINARY=pyaudio "$VENV/bin/pip" install -q -e ".[$extra]" -c .ci/constraints.txt \
+                > "$VENV/install.log" 2>&1; then
+            cat "$VENV/install.log" >&2
+            echo "setup.sh: pip install failed (log above, also in $VENV/install.log)" >&2
+            exit 1
+        fi
         echo "$want" > "$stamp"
     fi
 }
