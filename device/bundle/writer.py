@@ -30,6 +30,7 @@ from device.bundle.format import (
 )
 from device.bundle.grid import Axis
 from device.errors import BundleError
+from device.files import fsync_dir
 
 
 def _payload_entries(payloads: Mapping[str, np.ndarray], start: int) -> tuple[dict, int]:
@@ -110,16 +111,8 @@ def write_bundle(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return path
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def quantize_segments(

@@ -9,17 +9,15 @@ cut the next offer of the same sha256 resumes from what reached the disk; the se
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from device.errors import StoreError
+from device.files import file_sha256
 from device.store.fsops import FsOps, WriteHandle
 from device.store.layout import check_bundle_name, check_sha256
-
-HASH_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,21 +40,6 @@ class TransferOffer:
         if self.signature is not None and not isinstance(self.signature, dict):
             raise StoreError(f"{self.name}: the signature must be a JSON object")
         return self
-
-
-def file_sha256(path: Path, limit: int | None = None) -> str:
-    """sha256 of a file, or of its first `limit` bytes."""
-    digest = hashlib.sha256()
-    remaining = limit
-    with open(path, "rb") as f:
-        while remaining is None or remaining > 0:
-            chunk = f.read(HASH_CHUNK if remaining is None else min(HASH_CHUNK, remaining))
-            if not chunk:
-                break
-            digest.update(chunk)
-            if remaining is not None:
-                remaining -= len(chunk)
-    return digest.hexdigest()
 
 
 class IncomingTransfer:

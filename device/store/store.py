@@ -33,9 +33,10 @@ from typing import Any
 
 from device.bundle.reader import open_bundle
 from device.errors import BundleError, StoreError
+from device.files import file_sha256
 from device.store.failures import append_failure, read_failures
 from device.store.fsops import FsOps, RealFs, is_temp_name, write_atomic
-from device.store.incoming import IncomingTransfer, TransferOffer, file_sha256
+from device.store.incoming import IncomingTransfer, TransferOffer
 from device.store.layout import BUNDLE_FILE_RE, StoreLayout
 from device.store.pointer import Pointer, Trial, read_pointer, write_pointer
 from device.store.policy import DevicePolicy

@@ -11,7 +11,6 @@ skipped and counted. The same recipe and soundfont give byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from device.errors import DatasetError
+from device.files import file_sha256
 from host_tools.data.audio_ops import FADE_SECONDS, envelope_qualities, fade_out, peak_normalize, to_pcm16
 from host_tools.data.gm_programs import GM_PROGRAMS
 from host_tools.data.nsynth_fields import FAMILIES, QUALITIES, SOURCES, instrument_str, note_str
@@ -102,14 +102,6 @@ def _write_atomic(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_out_dir(out_dir: Path, force: bool) -> None:
@@ -218,7 +210,7 @@ def render_dataset(
             "soundfont": {
                 "path": str(soundfont),
                 "bytes": soundfont.stat().st_size,
-                "sha256": _sha256(soundfont),
+                "sha256": file_sha256(soundfont),
             },
             "presets": {str(p): name for p, name in presets.items()},
             "synthesizer": synth.version,
