@@ -1,0 +1,61 @@
+"""`latent generate`: one note from a trained GAN run, for auditioning (host app layer, CLI).
+
+    latent generate --run RUN --pitch 60 --seed 3 --out note.wav
+    latent generate --run RUN --pitch 60 --z z.npy --out note.wav     # z: latent_dim floats (.npy)
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("generate", help="generate one note from a trained GAN run")
+    parser.add_argument("--run", required=True, help="training run directory (latent train gan --out)")
+    parser.add_argument("--pitch", required=True, type=int, help="MIDI pitch (one the run was trained on)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--z", help=".npy file holding one latent vector (latent_dim floats)")
+    source.add_argument("--seed", type=int, default=0, help="draw z from N(0, 1) with this seed (default 0)")
+    parser.add_argument("--out", required=True, help="WAV file to write")
+    parser.set_defaults(func=_generate)
+
+
+def load_latent(path: str, latent_dim: int) -> object:
+    import numpy as np
+    import torch
+
+    from device.errors import ConfigError
+
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"--z {path}: not a readable .npy file ({err}); save one with numpy.save") from None
+    if z.size != latent_dim or not np.issubdtype(z.dtype, np.floating) or not np.all(np.isfinite(z)):
+        raise ConfigError(
+            f"--z {path} holds {z.size} {z.dtype} values; this run needs {latent_dim} finite floats"
+        )
+    return torch.from_numpy(z.astype(np.float32).reshape(1, latent_dim))
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import numpy as np
+    import soundfile
+    import torch
+
+    from host_tools.gan.run_dir import generate_audio, load_generator
+
+    torch.set_num_threads(2)
+    generator, cfg = load_generator(args.run)
+    latent_dim = cfg["model"]["latent_dim"]
+    if args.z:
+        z = load_latent(args.z, latent_dim)
+    else:
+        z = torch.randn(1, latent_dim, generator=torch.Generator().manual_seed(args.seed))
+    audio = generate_audio(generator, cfg, z, [args.pitch])[0]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(str(out), np.clip(audio, -1.0, 1.0), cfg["audio"]["sample_rate"], subtype="PCM_16")
+    print(f"{out}: {len(audio) / cfg['audio']['sample_rate']:g} s at {cfg['audio']['sample_rate']} Hz, "
+          f"pitch {args.pitch}, peak {float(np.max(np.abs(audio))):.3f}")
+    return 0

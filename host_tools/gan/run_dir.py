@@ -1,0 +1,112 @@
+"""A training run's directory and what other tools read from it (host training layer).
+
+    RUN/config.json        the validated config the run uses (its architecture hash inside checkpoints)
+    RUN/checkpoints/       step_NNNNNNNN.pt + .json (see checkpoint.py)
+    RUN/samples/           step_NNNNNNNN.wav: the audition notes at that step; loss.png: the loss curves
+    RUN/metrics.jsonl      one JSON line per logged step (losses, wall time)
+    RUN/data.json          where the training notes came from (what `latent eval` compares with)
+
+`load_generator(run)` gives the trained generator and its config, for generation, evaluation and the
+latent analysis that follows training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from device.errors import CheckpointError, ConfigError
+from host_tools.gan.config import validate_config
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def data_record(self) -> Path:
+        return self.root / "data.json"
+
+    @property
+    def loss_png(self) -> Path:
+        return self.samples / "loss.png"
+
+
+def read_run_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    layout = RunLayout(Path(run_dir))
+    if not layout.config.is_file():
+        raise ConfigError(
+            f"{run_dir} is not a training run (no config.json); make one with `latent train gan --out DIR`"
+        )
+    try:
+        raw = json.loads(layout.config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{layout.config} is unreadable ({err}); the run's config is damaged") from None
+    return validate_config(raw, str(layout.config))
+
+
+def read_data_record(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    path = RunLayout(Path(run_dir)).data_record
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path} is unreadable ({err}); name the training data with --data DIR") from None
+
+
+def load_generator(
+    run_dir: str | os.PathLike[str], device: str = "cpu", step: int | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """(generator in eval mode with the newest (or `step`'s) checkpoint's weights, the run's config).
+
+    The weights are the training's moving average of the generator (train.ema_decay), as in PGGAN."""
+    from host_tools.gan.checkpoint import load_checkpoint
+    from host_tools.gan.networks import Generator
+
+    cfg = read_run_config(run_dir)
+    found = load_checkpoint(RunLayout(Path(run_dir)).checkpoints, cfg, map_location=device, step=step)
+    if found is None:
+        raise CheckpointError(f"{run_dir} has no checkpoint yet; train it first (`latent train gan`)")
+    generator = Generator(cfg).to(device)
+    generator.load_state_dict(found[0]["generator_ema"])
+    generator.eval()
+    return generator, cfg
+
+
+def generate_audio(generator: Any, cfg: dict[str, Any], z: Any, pitches: list[int]) -> Any:
+    """float32 numpy audio (batch, samples) for latent vectors z (batch, latent_dim) at MIDI pitches."""
+    import torch
+
+    from host_tools.gan.config import pitch_list
+    from host_tools.gan.representation import NoteCodec
+
+    classes = pitch_list(cfg)
+    unknown = sorted({p for p in pitches if p not in classes})
+    if unknown:
+        raise ConfigError(
+            f"pitch {', '.join(map(str, unknown))} was not trained; "
+            f"this run knows {classes[0]}..{classes[-1]}"
+        )
+    device = next(generator.parameters()).device
+    index = torch.tensor([classes.index(p) for p in pitches], device=device)
+    with torch.no_grad():
+        out = generator(z.to(device), index)
+        return NoteCodec(cfg).decode(out).float().cpu().numpy()
