@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-ACTION_MODULES = ("host_tools.bank.additive_cli",)
+ACTION_MODULES = ("host_tools.bank.additive_cli", "host_tools.bank.compile_cli")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,300 @@
+"""Compiles a trained GAN's latent grid into a segment-bank bundle (host tools, bank layer).
+
+`plan_compile` checks everything a person can get wrong (run, PCA, axes, range, bookmarks, pitches,
+window, codec, output path) before a single note is generated. `compile_bank` then generates every
+(grid cell, pitch) segment in batches and caches each finished batch in a work directory beside the
+output (OUT.partial/: batch_NNNNN.npy + manifest.json naming the job and the batches done), so an
+interrupted compile continues where it stopped; a job whose inputs changed (other checkpoint, grid,
+pitches or window) starts afresh. The bank is written under a staging name through the device's own
+writer, reloaded through the device reader and played through the device's granular engine; only
+then is it moved onto the output path, so a partial or failing bank is never where a bundle is expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from device.bundle.codecs import CODECS
+from device.errors import BundleError, ConfigError
+from host_tools.space.grids import LatentGrid
+
+TOOL_NAME = "latent bank compile"
+ENGINE_RATE = 48000
+_MIN_FRAMES = 16
+_SILENCE_RMS = 1e-5
+
+
+@dataclass(frozen=True)
+class CompileRequest:
+    run: Path
+    checkpoint: dict[str, Any]   # step and sha256 of the weights the bank is made from
+    cfg: dict[str, Any]
+    grid: LatentGrid
+    pitches: list[int]
+    window: tuple[int, int]      # first sample, end sample of each note kept
+    codec: str
+    out: Path
+    batch: int
+
+    @property
+    def work_dir(self) -> Path:
+        return self.out.with_name(self.out.name + ".partial")
+
+    @property
+    def segment_count(self) -> int:
+        return len(self.grid.cells()) * len(self.pitches)
+
+    def job_key(self) -> str:
+        """Identity of everything that determines the cached batches' contents."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps([self.checkpoint, self.pitches, list(self.window), self.batch]).encode())
+        digest.update(np.ascontiguousarray(self.grid.latents, dtype=np.float64).tobytes())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CompileReport:
+    path: Path
+    size_bytes: int
+    segments: int
+    batches_generated: int
+    batches_reused: int
+    generate_seconds: float
+    total_seconds: float
+    engine_check: list[dict[str, float]]
+
+    @property
+    def segments_per_second(self) -> float:
+        batches = max(self.batches_generated + self.batches_reused, 1)
+        fresh = self.segments * self.batches_generated / batches
+        return fresh / self.generate_seconds if self.generate_seconds > 0 else float("nan")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "bundle": str(self.path), "bytes": self.size_bytes, "segments": self.segments,
+            "batches_generated": self.batches_generated, "batches_reused": self.batches_reused,
+            "generate_seconds": round(self.generate_seconds, 3),
+            "total_seconds": round(self.total_seconds, 3),
+            "segments_per_second": round(self.segments_per_second, 2), "engine_check": self.engine_check,
+        }
+
+
+def _newest_checkpoint(run: Path) -> dict[str, Any]:
+    from host_tools.gan.checkpoint import list_checkpoints
+    from host_tools.gan.run_dir import RunLayout
+
+    found = list_checkpoints(RunLayout(run).checkpoints)
+    if not found:
+        raise ConfigError(f"{run} has no checkpoint yet; train it first (`latent train gan`)")
+    meta = json.loads(found[-1].read_text(encoding="utf-8"))
+    return {"step": int(meta["step"]), "sha256": str(meta["sha256"])}
+
+
+def plan_compile(
+    run: str | os.PathLike[str], *, out: str | os.PathLike[str], pitches: list[int],
+    pca_axes: list[int] | str | None = None, value_range: tuple[float, float] | str = (-2.0, 2.0),
+    steps: int = 5, corners: list[str] | None = None, seconds: float | None = None, offset: float = 0.0,
+    codec: str = "int16", batch: int = 32,
+) -> CompileRequest:
+    """Check the whole job and resolve its grid; ConfigError before anything is generated."""
+    from host_tools.gan.config import note_samples, pitch_list
+    from host_tools.gan.run_dir import read_run_config
+    from host_tools.space.directions import load_directions
+    from host_tools.space.grids import corners_grid, pca_grid
+    from host_tools.space.parsing import check_trained_pitches, parse_axes, parse_range, parse_steps
+
+    run = Path(run)
+    cfg = read_run_config(run)
+    out = Path(out)
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; give a bundle file name such as {out}/bank.bundle")
+    if codec not in CODECS:
+        raise ConfigError(f"--codec {codec!r} is unknown; choose one of {', '.join(CODECS)}")
+    if batch < 1:
+        raise ConfigError(f"--batch {batch} must be at least 1")
+    if (pca_axes is None) == (corners is None):
+        raise ConfigError("give either --pca-axes (with --range and --steps) or --corners a,b,c,d")
+    steps = parse_steps(steps)
+    if corners is not None:
+        grid = corners_grid(run, corners, steps, int(cfg["model"]["latent_dim"]))
+    else:
+        directions = load_directions(run)
+        axes = parse_axes(pca_axes, directions.count) if isinstance(pca_axes, str) \
+            else parse_axes(",".join(map(str, pca_axes)), directions.count)
+        if not 1 <= len(axes) <= 3:
+            raise ConfigError(f"--pca-axes names {len(axes)} components; a bank has 1 to 3 latent axes")
+        low, high = parse_range(value_range) if isinstance(value_range, str) else value_range
+        if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+            raise ConfigError(f"--range {value_range!r} must be two increasing numbers, like -2,2")
+        grid = pca_grid(directions, axes, float(low), float(high), steps)
+    check_trained_pitches(pitches, pitch_list(cfg))
+    rate, length = int(cfg["audio"]["sample_rate"]), note_samples(cfg)
+    first = round(offset * rate)
+    end = length if seconds is None else first + round(seconds * rate)
+    if offset < 0 or (seconds is not None and seconds <= 0) or end > length or end - first < _MIN_FRAMES:
+        raise ConfigError(f"window --offset {offset} --seconds {seconds} does not fit the run's "
+                          f"{length / rate:.3f} s notes; keep offset >= 0 and offset + seconds <= "
+                          f"{length / rate:.3f}")
+    return CompileRequest(run=run, checkpoint=_newest_checkpoint(run), cfg=cfg, grid=grid, pitches=pitches,
+                          window=(first, end), codec=codec, out=out, batch=batch)
+
+
+class _WorkDir:
+    """OUT.partial/: one .npy per finished batch and a manifest naming the job and the batches done."""
+
+    def __init__(self, request: CompileRequest) -> None:
+        self.root = request.work_dir
+        self.key = request.job_key()
+        manifest = self.root / "manifest.json"
+        try:
+            state = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = None
+        if not state or state.get("key") != self.key:
+            if self.root.exists():
+                shutil.rmtree(self.root)
+            state = {"key": self.key, "done": []}
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.done = {i for i in state["done"] if self.batch_path(i).is_file()}
+
+    def batch_path(self, index: int) -> Path:
+        return self.root / f"batch_{index:05d}.npy"
+
+    def save(self, index: int, audio: np.ndarray) -> None:
+        temp = self.root / f".batch_{index:05d}.tmp.npy"
+        np.save(temp, audio)
+        os.replace(temp, self.batch_path(index))
+        self.done.add(index)
+        manifest = self.root / "manifest.json"
+        temp_manifest = self.root / ".manifest.tmp"
+        temp_manifest.write_text(json.dumps({"key": self.key, "done": sorted(self.done)}), encoding="utf-8")
+        os.replace(temp_manifest, manifest)
+
+    def load(self, index: int) -> np.ndarray:
+        return np.load(self.batch_path(index), allow_pickle=False)
+
+
+def _generate(request: CompileRequest, generator: Any, work: _WorkDir, progress: bool,
+              after_batch: Callable[[int], None] | None) -> tuple[np.ndarray, int, int, float]:
+    """All segments (*grid, pitches, frames) and (batches generated, reused, seconds generating)."""
+    from host_tools.space.render import render_latents
+
+    latents = request.grid.flat_latents()
+    n_pitches = len(request.pitches)
+    total = request.segment_count
+    first, end = request.window
+    out = np.empty((total, end - first), dtype=np.float32)
+    starts = list(range(0, total, request.batch))
+    generated, seconds = 0, 0.0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc="compile", unit="segment", leave=False, dynamic_ncols=True)
+    try:
+        for index, start in enumerate(starts):
+            items = range(start, min(start + request.batch, total))
+            if index in work.done:
+                out[items.start:items.stop] = work.load(index)
+            else:
+                began = time.perf_counter()
+                audio = render_latents(generator, request.cfg, latents[[i // n_pitches for i in items]],
+                                       [request.pitches[i % n_pitches] for i in items], batch=len(items))
+                out[items.start:items.stop] = audio[:, first:end]
+                seconds += time.perf_counter() - began
+                work.save(index, out[items.start:items.stop])
+                generated += 1
+                if after_batch:
+                    after_batch(index)
+            if bar:
+                bar.update(len(items))
+    finally:
+        if bar:
+            bar.close()
+    shape = (*request.grid.shape, n_pitches, end - first)
+    return out.reshape(shape), generated, len(starts) - generated, seconds
+
+
+def _engine_check(path: Path, request: CompileRequest) -> list[dict[str, float]]:
+    """Reload through the device reader, compare its description, play grains through the engine."""
+    from device.bundle.reader import load_segment_bank
+    from device.engine.granular import GranularEngine
+
+    bank = load_segment_bank(path)
+    try:
+        frames = request.window[1] - request.window[0]
+        if list(bank.axes) != list(request.grid.axes) or list(bank.pitches) != request.pitches \
+                or bank.codec != request.codec or bank.segment_frames != frames:
+            raise BundleError(f"{path}: the reloaded bank does not match what was written "
+                              "(axes, pitches, codec or segment length differ)")
+        engine = GranularEngine(bank, sample_rate=ENGINE_RATE)
+        dims = len(bank.axes)
+        probes = [(0.5,) * dims, (0.0,) * dims, (1.0,) * dims]
+        results = []
+        probe_pitches = (bank.pitches[len(bank.pitches) // 2], bank.pitches[0], bank.pitches[-1])
+        for point, pitch in zip(probes, probe_pitches, strict=True):
+            engine.set_point(point)
+            engine.set_pitch(float(pitch))
+            engine.trigger()
+            audio = engine.render(ENGINE_RATE // 5)
+            rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+            if not np.all(np.isfinite(audio)) or rms < _SILENCE_RMS:
+                raise BundleError(f"{path}: the engine plays non-finite or silent "
+                                  f"audio at point {point}, pitch {pitch} (rms {rms:.2e}); "
+                                  "the generator's notes may be silent in the chosen window")
+            results.append({"point": list(point), "pitch": float(pitch), "rms": round(rms, 5)})
+        return results
+    finally:
+        bank.bundle.close()
+
+
+def compile_bank(
+    request: CompileRequest, *, progress: bool = True, after_batch: Callable[[int], None] | None = None,
+) -> CompileReport:
+    """Generate (resuming cached batches), write, verify and move the bank into place.
+
+    `after_batch(index)` runs after each newly generated batch is cached; an exception it raises
+    stops the compile like a crash would, with the cache kept for the next run."""
+    from device.bundle.writer import write_segment_bank
+    from host_tools.bank.provenance import tool_provenance
+    from host_tools.gan.run_dir import load_generator
+
+    started = time.perf_counter()
+    generator, _ = load_generator(request.run, step=request.checkpoint["step"])
+    work = _WorkDir(request)
+    segments, generated, reused, seconds = _generate(request, generator, work, progress, after_batch)
+    request.out.parent.mkdir(parents=True, exist_ok=True)
+    staged = request.out.with_name(f".{request.out.name}.staged-{os.getpid()}")
+    rate = int(request.cfg["audio"]["sample_rate"])
+    config = {
+        "run": str(request.run.resolve()), "checkpoint": request.checkpoint, "gan_config": request.cfg,
+        "grid": request.grid.description, "pitches": request.pitches,
+        "window": {"offset_seconds": request.window[0] / rate,
+                   "seconds": (request.window[1] - request.window[0]) / rate},
+        "codec": request.codec, "batch": request.batch,
+    }
+    try:
+        write_segment_bank(staged, name=request.out.stem, sample_rate=rate, axes=request.grid.axes,
+                           pitches=request.pitches, segments=segments, codec=request.codec,
+                           config=config, provenance=tool_provenance(TOOL_NAME))
+        check = _engine_check(staged, request)
+        os.replace(staged, request.out)
+    except OSError as bad:
+        raise BundleError(f"cannot write {request.out}: {bad.strerror or bad}") from None
+    finally:
+        staged.unlink(missing_ok=True)
+    shutil.rmtree(work.root, ignore_errors=True)
+    return CompileReport(path=request.out, size_bytes=request.out.stat().st_size,
+                         segments=request.segment_count, batches_generated=generated, batches_reused=reused,
+                         generate_seconds=seconds, total_seconds=time.perf_counter() - started,
+                         engine_check=check)

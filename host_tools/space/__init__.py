@@ -1,0 +1,1 @@
+"""Latent-space navigation on the host: PCA directions, audition grids, random explore, bookmarks, corners."""

@@ -1,0 +1,274 @@
+"""`latent space ACTION`: see and hear a trained GAN's latent space and choose points in it (app layer, CLI).
+
+    latent space pca --run RUN [--samples N] [--components K]        fit and store GANSpace directions
+    latent space grid --run RUN --axes 0,1 --range -2,2 --steps 5 --pitch P [--out DIR]
+    latent space explore --run RUN -n N [--pitch P] [--spread S] [--seed S] [--out DIR]
+    latent space bookmark NAME --run RUN (--coeffs c0,c1,.. | --seed N | --z v0,v1,..)
+    latent space bookmarks --run RUN
+    latent space smoothness --bundle B        JSON: neighbour vs random-pair spectral distance
+    latent space compare --bundle B --reference R    JSON: codec error of B against R, sizes
+
+Heavy imports (torch, the GAN) stay inside the run functions so `latent --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from host_tools.space.parsing import accept_negative_lists
+
+    parser = sub.add_parser("space", help="latent directions, audition grids, explore, bookmarks",
+                            description="Navigate a trained GAN's latent space (GANSpace directions, "
+                                        "grids, random explore, bookmarks) and measure compiled banks.")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    pca = actions.add_parser("pca", help="fit PCA directions of the generator's early layer")
+    pca.add_argument("--run", required=True, help="training run directory")
+    pca.add_argument("--samples", type=int, default=4096, help="latent samples (default 4096)")
+    pca.add_argument("--components", type=int, default=16, help="directions to keep (default 16)")
+    pca.add_argument("--batch", type=int, default=256, help="samples per batch (default 256)")
+    pca.add_argument("--seed", type=int, default=0)
+    pca.set_defaults(func=run_pca)
+
+    grid = actions.add_parser("grid", help="render a grid along PCA directions: WAVs + contact sheet PNG")
+    grid.add_argument("--run", required=True)
+    grid.add_argument("--axes", default="0,1", help="one or two components, e.g. 0,1")
+    grid.add_argument("--range", default="-2,2", help="LOW,HIGH in standard deviations (default -2,2)")
+    grid.add_argument("--steps", type=int, default=5)
+    grid.add_argument("--pitch", type=int, help="MIDI pitch (default: the middle trained pitch)")
+    grid.add_argument("--out", help="output directory (default RUN/space/grid_...)")
+    accept_negative_lists(grid)
+    grid.set_defaults(func=run_grid)
+
+    explore = actions.add_parser("explore", help="render N random points with an index to listen through")
+    explore.add_argument("--run", required=True)
+    explore.add_argument("-n", type=int, default=16, help="number of points (default 16)")
+    explore.add_argument("--pitch", type=int)
+    explore.add_argument("--spread", type=float, default=1.0, help="std of the random coefficients")
+    explore.add_argument("--seed", type=int, default=0)
+    explore.add_argument("--out", help="output directory (default RUN/space/explore_SEED)")
+    accept_negative_lists(explore)
+    explore.set_defaults(func=run_explore)
+
+    mark = actions.add_parser("bookmark", help="name a latent point (coefficients, seed or raw z)")
+    mark.add_argument("name")
+    mark.add_argument("--run", required=True)
+    source = mark.add_mutually_exclusive_group(required=True)
+    source.add_argument("--coeffs", help="coefficients in std along directions 0,1,.. e.g. 1.5,-0.5")
+    source.add_argument("--seed", type=int, help="the z this seed draws (as `latent generate --seed`)")
+    source.add_argument("--z", help="raw z, comma separated (latent_dim values)")
+    accept_negative_lists(mark)
+    mark.set_defaults(func=run_bookmark)
+
+    listing = actions.add_parser("bookmarks", help="list a run's bookmarks")
+    listing.add_argument("--run", required=True)
+    listing.set_defaults(func=run_bookmarks)
+
+    smooth = actions.add_parser("smoothness", help="JSON: grid-neighbour vs random-pair spectral distance")
+    smooth.add_argument("--bundle", required=True)
+    smooth.add_argument("--pairs", type=int, default=256)
+    smooth.add_argument("--json", action="store_true", help="one line")
+    smooth.set_defaults(func=run_smoothness)
+
+    compare = actions.add_parser("compare", help="JSON: codec error of a bank against a reference bank")
+    compare.add_argument("--bundle", required=True)
+    compare.add_argument("--reference", required=True)
+    compare.add_argument("--json", action="store_true", help="one line")
+    compare.set_defaults(func=run_compare)
+
+
+def progress_bar(total: int, label: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="note", leave=False, dynamic_ncols=True)
+
+
+def _print(result: dict[str, Any], one_line: bool = False) -> None:
+    print(json.dumps(result) if one_line else json.dumps(result, indent=1))
+
+
+def _pitch(cfg: dict[str, Any], pitch: int | None) -> int:
+    from host_tools.gan.config import pitch_list
+    from host_tools.space.parsing import check_trained_pitches
+
+    trained = pitch_list(cfg)
+    chosen = trained[len(trained) // 2] if pitch is None else pitch
+    check_trained_pitches([chosen], trained)
+    return chosen
+
+
+def run_pca(args: argparse.Namespace) -> int:
+    from host_tools.gan.run_dir import load_generator
+    from host_tools.space.directions import direction_response, fit_directions, save_directions
+
+    generator, cfg = load_generator(args.run)
+    with progress_bar(2 * args.samples, "pca (2 passes)") as bar:
+        found = fit_directions(generator, cfg, samples=args.samples, components=args.components,
+                               batch=args.batch, seed=args.seed, progress=bar.update)
+    response = direction_response(generator, found)
+    diagonal = [round(float(response[k, k]), 3) for k in range(found.count)]
+    selectivity = [round(float(abs(response[k, k]) / max(float(abs(response[k]).sum()), 1e-12)), 3)
+                   for k in range(found.count)]
+    path = save_directions(args.run, found, {"response_diagonal": diagonal, "selectivity": selectivity})
+    _print({"saved": str(path), "components": found.count,
+            "std": [round(float(s), 4) for s in found.std],
+            "explained_ratio": [round(float(r), 4) for r in found.explained_ratio],
+            "response_diagonal": diagonal, "selectivity": selectivity,
+            "fit_seconds": found.meta["fit_seconds"]})
+    return 0
+
+
+def run_grid(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from device.errors import ConfigError
+    from host_tools.gan.run_dir import load_generator, read_run_config
+    from host_tools.space.contact_sheet import write_contact_sheet
+    from host_tools.space.directions import load_directions, space_dir
+    from host_tools.space.grids import pca_grid
+    from host_tools.space.measures import grid_smoothness
+    from host_tools.space.parsing import parse_axes, parse_range, parse_steps
+    from host_tools.space.render import render_latents, write_wav
+    from host_tools.space.spectra import HOP, log_mel
+
+    cfg = read_run_config(args.run)
+    directions = load_directions(args.run)
+    axes = parse_axes(args.axes, directions.count)
+    if len(axes) > 2:
+        raise ConfigError(f"--axes {args.axes!r}: a contact sheet shows one or two axes")
+    low, high = parse_range(args.range)
+    steps = parse_steps(args.steps)
+    pitch = _pitch(cfg, args.pitch)
+    grid = pca_grid(directions, axes, low, high, steps)
+    default_name = f"grid_{'-'.join(f'pc{a}' for a in axes)}_p{pitch}"
+    out = Path(args.out) if args.out else space_dir(args.run) / default_name
+    out.mkdir(parents=True, exist_ok=True)
+    generator, cfg = load_generator(args.run)
+    latents = grid.flat_latents()
+    with progress_bar(len(latents), "grid") as bar:
+        audio = render_latents(generator, cfg, latents, [pitch] * len(latents), progress=bar.update)
+    rate = int(cfg["audio"]["sample_rate"])
+    index = []
+    for n, cell in enumerate(grid.cells()):
+        values = {f"pc{a}": float(axis.values()[c]) for a, axis, c in zip(axes, grid.axes, cell, strict=True)}
+        name = "_".join(f"{key}_{value:+.2f}" for key, value in values.items())
+        write_wav(out / f"{name}.wav", audio[n], rate)
+        index.append({"cell": list(cell), "file": f"{name}.wav", "coeffs": values})
+    spectra = log_mel(audio, rate).reshape(*grid.shape, -1, 40)
+    sheet_spectra = spectra if len(axes) == 2 else spectra[None]
+    ticks = [f"{v:+.2g}" for v in np.linspace(low, high, steps)]
+    sheet = write_contact_sheet(
+        out / "contact_sheet.png", sheet_spectra,
+        [f"pc{axes[0]} {t}" for t in ticks] if len(axes) == 2 else [""],
+        [f"pc{axes[-1]} {t}" for t in ticks],
+        f"{Path(args.run).name}: pitch {pitch}, rows pc{axes[0]}, columns pc{axes[-1]} (std)", rate, HOP)
+    smooth = grid_smoothness(spectra, len(axes)) if len(grid.cells()) > 2 else None
+    (out / "index.json").write_text(json.dumps({"pitch": pitch, "axes": axes, "cells": index}, indent=1))
+    _print({"out": str(out), "wavs": len(index), "contact_sheet": str(sheet), "smoothness": smooth})
+    return 0
+
+
+def run_explore(args: argparse.Namespace) -> int:
+    import csv
+
+    import numpy as np
+
+    from device.errors import ConfigError
+    from host_tools.gan.run_dir import load_generator, read_run_config
+    from host_tools.space.directions import load_directions, space_dir
+    from host_tools.space.render import render_latents, write_wav
+
+    cfg = read_run_config(args.run)
+    directions = load_directions(args.run)
+    if args.n < 1 or not args.spread > 0:
+        raise ConfigError("-n must be at least 1 and --spread a positive number")
+    pitch = _pitch(cfg, args.pitch)
+    rng = np.random.default_rng(args.seed)
+    limit = 3 * args.spread  # keep the tails from landing far outside where the model was fitted
+    coeffs = np.clip(rng.normal(0.0, args.spread, (args.n, directions.count)), -limit, limit)
+    latents = directions.latent(coeffs)
+    out = Path(args.out) if args.out else space_dir(args.run) / f"explore_{args.seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    generator, cfg = load_generator(args.run)
+    with progress_bar(args.n, "explore") as bar:
+        audio = render_latents(generator, cfg, latents, [pitch] * args.n, progress=bar.update)
+    rows = []
+    for n in range(args.n):
+        text = ",".join(f"{c:.3f}" for c in coeffs[n])
+        rows.append({"id": n, "file": f"point_{n:03d}.wav", "pitch": pitch, "coeffs": text,
+                     "bookmark": f"latent space bookmark NAME --run {args.run} --coeffs={text}"})
+        write_wav(out / rows[-1]["file"], audio[n], int(cfg["audio"]["sample_rate"]))
+    with open(out / "index.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "index.json").write_text(json.dumps(
+        [{**row, "coeffs": coeffs[n].tolist(), "z": latents[n].tolist()} for n, row in enumerate(rows)],
+        indent=1))
+    _print({"out": str(out), "points": args.n, "index": str(out / "index.csv")})
+    return 0
+
+
+def run_bookmark(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from device.errors import ConfigError
+    from host_tools.gan.run_dir import read_run_config
+    from host_tools.space.bookmarks import add_bookmark, seed_latent
+    from host_tools.space.directions import load_directions
+    from host_tools.space.parsing import parse_floats
+
+    latent_dim = int(read_run_config(args.run)["model"]["latent_dim"])
+    entry: dict[str, Any]
+    if args.coeffs is not None:
+        coeffs = parse_floats(args.coeffs, "--coeffs", "1.5,-0.5")
+        z = load_directions(args.run).latent(np.array(coeffs))
+        entry = {"source": "coeffs", "coeffs": coeffs, "z": z}
+    elif args.seed is not None:
+        entry = {"source": "seed", "seed": args.seed, "z": seed_latent(args.seed, latent_dim)}
+    else:
+        z = parse_floats(args.z, "--z", "0.1,-1.2,...")
+        if len(z) != latent_dim:
+            raise ConfigError(f"--z has {len(z)} values; this run's latent size is {latent_dim}")
+        entry = {"source": "z", "z": z}
+    path = add_bookmark(args.run, args.name, entry)
+    print(f"bookmarked {args.name} ({entry['source']}) in {path}")
+    return 0
+
+
+def run_bookmarks(args: argparse.Namespace) -> int:
+    from host_tools.space.bookmarks import load_bookmarks
+
+    marks = load_bookmarks(args.run)
+    _print({name: {k: v for k, v in entry.items() if k != "z"} for name, entry in marks.items()})
+    return 0
+
+
+def run_smoothness(args: argparse.Namespace) -> int:
+    from device.bundle.reader import load_segment_bank
+    from host_tools.space.measures import bank_smoothness
+
+    bank = load_segment_bank(args.bundle)
+    try:
+        _print({"bundle": args.bundle, **bank_smoothness(bank, pairs=args.pairs)}, args.json)
+    finally:
+        bank.bundle.close()
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from device.bundle.reader import load_segment_bank
+    from host_tools.space.measures import codec_error
+
+    bank, reference = load_segment_bank(args.bundle), load_segment_bank(args.reference)
+    try:
+        _print(codec_error(bank, reference, (Path(args.bundle), Path(args.reference))), args.json)
+    finally:
+        bank.bundle.close()
+        reference.bundle.close()
+    return 0
