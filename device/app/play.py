@@ -8,6 +8,7 @@ run takes well under 5 seconds.
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -229,6 +230,7 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
     """
     if settings.store is None:
         rig = build_rig(settings, clock)
+        settle_garbage_collector()
         return rig, None
     from device.app.audio_tap import AudioTap
     from device.app.model_watcher import ModelWatcher
@@ -254,7 +256,19 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
     rig.instrument.tap = tap
     watcher = ModelWatcher(rig.instrument, monitor, tap, make_engine, report=report)
     watcher.active_path = from_store
+    settle_garbage_collector()
     return rig, watcher
+
+
+def settle_garbage_collector() -> None:
+    """Move everything built so far out of the collector's reach before the stream starts.
+
+    A full collection walks every object in the process while holding the GIL: with numpy and
+    numba loaded that is milliseconds, longer than a 64-frame block, and it can fall in any
+    thread. Freezing the start-up objects leaves the collector only what is made while playing.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def play(settings: PlaySettings, report: Callable[[str], None] = print) -> dict[str, Any]:
