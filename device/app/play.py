@@ -75,6 +75,7 @@ class Rig:
     sensors: Any
     mapper: Any
     bundle_path: Path
+    pins: Any
     panel: PanelLink | None = None
 
     @property
@@ -113,20 +114,18 @@ def build_rig(settings: PlaySettings, clock: Callable[[], float] = time.monotoni
         close_engine(engine)
         raise
     assert bundle_path is not None
-    return Rig(Instrument(sensors, mapper, engine), sensors, mapper, bundle_path)
+    return Rig(Instrument(sensors, mapper, engine), sensors, mapper, bundle_path, pins)
 
 
 def attach_panel(rig: Rig, settings: PlaySettings, pin_factory: Any = None) -> None:
     """Buttons and LEDs: the Pi's GPIO with real sensors, gpiozero's mock pins when simulated."""
-    from device.bus.pinmap import load_pin_map
     from device.controls.panel import ControlPanel
 
     if pin_factory is None and settings.sensors == "sim":
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
         pin_factory = MockFactory(pin_class=MockPWMPin)
-    rig.panel = PanelLink(ControlPanel(load_pin_map(settings.pins_file), pin_factory=pin_factory),
-                          rig.instrument)
+    rig.panel = PanelLink(ControlPanel(rig.pins, pin_factory=pin_factory), rig.instrument)
 
 
 def _open_sensors(settings: PlaySettings, pins: Any, clock: Callable[[], float]) -> Any:

@@ -73,3 +73,16 @@ def test_instrument_streams_ten_seconds_without_underruns_through_a_hot_swap(
     assert rig.instrument.swaps >= 1
     assert done.errors == 0, done.last_error
     assert underruns == 0, "\n".join(windows)
+
+
+def test_latent_play_live_runs_on_the_sound_card_and_reports(jack_server: JackServer, tmp_path: Path) -> None:
+    from device.app.play import play_live
+
+    messages: list[str] = []
+    stats = play_live(PlaySettings(device=DUMMY_DEVICE, block_frames=FRAMES, sample_rate=RATE),
+                      3.0, messages.append)
+    assert stats["callbacks"] == pytest.approx(3.0 * RATE / FRAMES, rel=0.1)
+    assert stats["errors"] == 0
+    assert stats["control_polls"] > 1000 and stats["control_errors"] == 0
+    assert any(m.startswith("playing additive-timbre.bundle on") for m in messages), messages
+    assert any(m.startswith("stopped:") for m in messages), messages
