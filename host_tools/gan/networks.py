@@ -6,8 +6,9 @@ one-hot pitch goes through a dense layer to a small grid and a first conv block 
 (nearest upsampling + two 3x3 convs, leaky ReLU, pixel norm; with model.pitch_templates the pitch's
 harmonic comb and expected instantaneous frequency join each block's input, see pitch_templates.py),
 and a linear 1x1 conv to the representation: (2, frames, bins) log-magnitude + instantaneous
-frequency, or, for `representation = "waveform"`, WaveGAN-style 1-D blocks upsampling x4 with 25-tap
-convs to (1, samples). Every layer uses PGGAN's equalised learning rate. The critic mirrors it (no
+frequency, silent below the lowest trained fundamental (low_band.py), or, for
+`representation = "waveform"`, WaveGAN-style 1-D blocks upsampling x4 with 25-tap convs to
+(1, samples). Every layer uses PGGAN's equalised learning rate. The critic mirrors it (no
 normalisation, as WGAN-GP wants), adds a minibatch-standard-deviation channel, and outputs one
 Wasserstein score plus one logit per pitch class (the AC-GAN auxiliary classifier GANSynth uses).
 """
@@ -23,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from host_tools.gan.config import WAVEFORM_STRIDE, output_shape, pitch_list, start_size
+from host_tools.gan.low_band import silence_low_band, silent_bins
 from host_tools.gan.pitch_templates import at_resolution, harmonic_templates
 
 _SLOPE = 0.2
@@ -107,6 +109,7 @@ class Generator(nn.Module):
                 # Derived from the config, so not saved: checkpoints hold learned tensors only.
                 self.register_buffer(f"templates_{index}", at_resolution(fine, bins), persistent=False)
         self.to_output = _conv(self.spectral, channels[-1], self.out_shape[0], kernel=1)
+        self.silent_bins = silent_bins(cfg) if self.spectral else 0  # see low_band.py
 
     def features(self, z: torch.Tensor, pitch: torch.Tensor) -> torch.Tensor:
         """The first conv block's activations, (batch, channels[0], *start size)."""
@@ -126,7 +129,7 @@ class Generator(nn.Module):
             x = block(x)
         # Linear, as PGGAN's toRGB: a tanh here saturates where most bins must sit (silence, -1) and
         # starved the generator's gradients (measured: broadband noise after 200 tiny steps).
-        return self.to_output(x)
+        return silence_low_band(self.to_output(x), self.silent_bins) if self.spectral else self.to_output(x)
 
     def forward(
         self, z: torch.Tensor, pitch: torch.Tensor, return_features: bool = False

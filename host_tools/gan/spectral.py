@@ -18,6 +18,14 @@ import torch
 
 _EPS = 1e-6
 _LOG_FLOOR = math.log(_EPS)  # -13.8: the log-magnitude of silence
+# Griffin-Lim steps after the IF integration. A generated spectrogram is rarely a consistent STFT: its
+# overlapping frames disagree in phase, and overlap-add then modulates the note at the frame rate
+# (16000 / 256 = 62.5 Hz on tiny), a period the YIN estimator reported as the pitch of most generated
+# notes. Starting from the IF phase, each step keeps the generated magnitudes and takes the phase of
+# the nearest consistent signal. Measured on tiny, step 400 (64 notes): pitch accuracy 0.06 without,
+# 0.48 after 4 steps, 0.78 after 16, 0.73 after 32. A real note's STFT is consistent already, so it
+# survives the round trip.
+REFINE_ITERATIONS = 16
 
 
 class SpectralCodec:
@@ -48,13 +56,23 @@ class SpectralCodec:
             spec = torch.cat([spec, silence], dim=2)
         return spec[:, :, : self.frames]
 
-    def decode(self, spec: torch.Tensor) -> torch.Tensor:
+    def decode(self, spec: torch.Tensor, refine: int | None = None) -> torch.Tensor:
+        """Audio with the phase integrated from the IF, then `refine` (default REFINE_ITERATIONS)
+        Griffin-Lim steps that keep the magnitudes and make the frames agree (see REFINE_ITERATIONS)."""
         used = self.samples // self.hop + 1
         spec = spec[:, :, :used].transpose(2, 3)  # (batch, 2, bins, frames)
         log_magnitude = spec[:, 0].clamp(-1.0, 1.0) * (-_LOG_FLOOR / 2) + _LOG_FLOOR / 2
         magnitude = (torch.exp(log_magnitude) - _EPS).clamp_min(0.0) * self.scale
+        magnitude = torch.cat([magnitude, torch.zeros_like(magnitude[:, :1])], dim=1)  # Nyquist, silent
         phase = torch.cumsum(spec[:, 1] * math.pi, dim=-1)
-        stft = torch.polar(magnitude, phase)
-        stft = torch.cat([stft, torch.zeros_like(stft[:, :1])], dim=1)  # the Nyquist bin back, silent
-        return torch.istft(stft, self.n_fft, self.hop, window=self._window(magnitude), center=True,
+        phase = torch.cat([phase, torch.zeros_like(phase[:, :1])], dim=1)
+        audio = self._inverse(torch.polar(magnitude, phase))
+        for _ in range(REFINE_ITERATIONS if refine is None else refine):
+            stft = torch.stft(audio, self.n_fft, self.hop, window=self._window(audio), center=True,
+                              return_complex=True)
+            audio = self._inverse(torch.polar(magnitude, torch.angle(stft)))
+        return audio
+
+    def _inverse(self, stft: torch.Tensor) -> torch.Tensor:
+        return torch.istft(stft, self.n_fft, self.hop, window=self._window(stft.real), center=True,
                            length=self.samples)

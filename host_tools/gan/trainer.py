@@ -30,6 +30,7 @@ from host_tools.gan.audition import write_audition, write_loss_plot
 from host_tools.gan.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint, set_rng_state
 from host_tools.gan.config import architecture_hash, architecture_summary
 from host_tools.gan.distributed import Distribution, start_distribution
+from host_tools.gan.low_band import silence_low_band
 from host_tools.gan.networks import Critic, Generator
 from host_tools.gan.representation import NoteCodec
 from host_tools.gan.run_dir import RunLayout, read_run_config
@@ -151,6 +152,8 @@ class GanTrainer:
         cfg_t, device = self.cfg["train"], self.dist.device
         noise = _step_noise(self.cfg, self.dist.rank, self.step, device)
         real = self.codec.encode(audio.to(device))
+        if self.generator.spectral:  # the critic compares like with like in the band G keeps silent
+            real = silence_low_band(real, self.generator.silent_bins)
         labels = labels.to(device)
         batch = real.shape[0]
         latent_dim = self.cfg["model"]["latent_dim"]
