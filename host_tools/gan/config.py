@@ -187,14 +187,9 @@ def pitch_list(cfg: dict[str, Any]) -> list[int]:
 
 
 def output_shape(cfg: dict[str, Any]) -> tuple[int, ...]:
-    """The generator's output shape per note and the first block's size: (channels, *dims), (*start)."""
+    """The generator's output shape per note: (channels, *dims) (`start_size` gives the first block's)."""
     audio, blocks = cfg["audio"], len(cfg["model"]["channels"]) - 1
     samples = note_samples(cfg)
-    low, high = cfg["data"]["pitches"]
-    outside = [p for p in cfg["train"]["audition_pitches"] if not low <= p <= high]
-    if outside or not cfg["train"]["audition_pitches"]:
-        return [f"train.audition_pitches {cfg['train']['audition_pitches']} must be a non-empty list "
-                f"within data.pitches [{low}, {high}]"]
     if audio["representation"] == "spectral":
         frames = samples // audio["hop"] + 1  # torch.stft with center=True
         start_t = math.ceil(frames / 2**blocks)
