@@ -3,6 +3,8 @@
 A poll that raises is counted and the loop carries on: the sensor layer already holds last
 good values on bus errors, so anything reaching here is unexpected, and the sound must not stop
 for it. Sleeping to an absolute schedule keeps the rate steady without drifting.
+With `realtime_priority` the thread first moves itself into a real-time class (see
+`device.audio.realtime` for why); a refusal is kept in `realtime_problem` and it polls anyway.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from device.audio.realtime import promote_current_thread
+
 
 class ControlThread:
     """Calls `poll()` every `period` seconds until stopped."""
 
     def __init__(self, poll: Callable[[], object], *, rate_hz: float = 1000.0,
-                 name: str = "latent-control") -> None:
+                 name: str = "latent-control", realtime_priority: int | None = None) -> None:
         if rate_hz <= 0:
             raise ValueError(f"control rate must be positive, got {rate_hz}")
         self._poll = poll
@@ -27,6 +31,9 @@ class ControlThread:
         self.errors = 0
         self.last_error: BaseException | None = None
         self.overruns = 0
+        self.realtime_priority = realtime_priority
+        self.realtime_problem: str | None = None
+        self.started = threading.Event()  # set once the thread has settled its scheduling
 
     def start(self) -> None:
         self._thread.start()
@@ -44,6 +51,9 @@ class ControlThread:
         self.stop()
 
     def _run(self) -> None:
+        if self.realtime_priority is not None:
+            self.realtime_problem = promote_current_thread(self.realtime_priority)
+        self.started.set()
         next_time = time.monotonic()
         while not self._stop.is_set():
             try:

@@ -45,6 +45,16 @@ class PlaySettings:
     control_rate: float = 2000.0
     seed: int = 0
     store: Path | None = None  # model store to play from, watch for flashes and keep on trial
+    realtime: bool = False  # live: audio, control and watcher threads in a real-time class
+
+
+def realtime_priorities(settings: PlaySettings) -> dict[str, int | None]:
+    """Real-time priority of each live thread (None: normal class); see device.audio.realtime."""
+    from device.audio.realtime import AUDIO_PRIORITY, CONTROL_PRIORITY, WATCHER_PRIORITY
+
+    if not settings.realtime:
+        return {"audio": None, "control": None, "watcher": None}
+    return {"audio": AUDIO_PRIORITY, "control": CONTROL_PRIORITY, "watcher": WATCHER_PRIORITY}
 
 
 def resolve_bundle(bundle: Path | None) -> Path:
@@ -180,15 +190,18 @@ def play_live(settings: PlaySettings, seconds: float | None,
     from device.audio.pyaudio_output import PyAudioOutput
 
     stop = stop or threading.Event()
+    priorities = realtime_priorities(settings)
     rig, watcher = open_live_rig(settings, report)
     try:
         output = PyAudioOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
-                               device=settings.device, channels=settings.channels)
+                               device=settings.device, channels=settings.channels,
+                               realtime_priority=priorities["audio"])
         try:
             attach_panel(rig, settings)
         except Exception as err:  # buttons and LEDs are a convenience: never a reason to stay silent
             report(f"front panel unavailable ({type(err).__name__}: {err}); playing without it")
-        control = ControlThread(rig.control_step, rate_hz=settings.control_rate)
+        control = ControlThread(rig.control_step, rate_hz=settings.control_rate,
+                                realtime_priority=priorities["control"])
         control.start()
         previous = signal.getsignal(signal.SIGTERM)
         if threading.current_thread() is threading.main_thread():
@@ -199,7 +212,10 @@ def play_live(settings: PlaySettings, seconds: float | None,
                 watcher.start()
             report(f"playing {rig.bundle_path.name} on {output.device.describe() if output.device else '?'} "
                    f"({settings.sensors} sensors); Ctrl-C to stop")
-            stop.wait(seconds)
+            started = time.monotonic()
+            if settings.realtime:
+                report_realtime(output, control, watcher, report)
+            stop.wait(None if seconds is None else max(0.0, seconds - (time.monotonic() - started)))
         except KeyboardInterrupt:
             pass
         finally:
@@ -211,12 +227,31 @@ def play_live(settings: PlaySettings, seconds: float | None,
                 signal.signal(signal.SIGTERM, previous)
         stats = output.stats.as_dict()
         stats.update(control_polls=control.polls, control_errors=control.errors)
+        stats.update(audio_thread=output.audio_thread_scheduling)
         if watcher is not None:
             stats.update(model_swaps=watcher.swaps, model_rollbacks=watcher.rollbacks)
         report(f"stopped: {stats.get('callbacks')} blocks, {stats.get('underruns')} underruns")
         return stats
     finally:
         rig.close()
+
+
+def report_realtime(output: Any, control: Any, watcher: Any, report: Callable[[str], None],
+                    timeout_s: float = 1.0) -> None:
+    """Say once whether the threads got their real-time class (they try as they start)."""
+    deadline = time.monotonic() + timeout_s
+    while output.audio_thread_scheduling is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    control.started.wait(max(0.0, deadline - time.monotonic()))
+    problems = [output.realtime_problem, control.realtime_problem]
+    if watcher is not None:
+        watcher.started.wait(max(0.0, deadline - time.monotonic()))
+        problems.append(watcher.realtime_problem)
+    problem = next((p for p in problems if p), None)
+    if problem:
+        report(problem)
+    else:
+        report(f"real-time scheduling on (audio thread {output.audio_thread_scheduling or 'not started'})")
 
 
 def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
@@ -253,7 +288,8 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
     rig = build_rig(settings, clock, engine=engine, bundle_path=path)
     tap = AudioTap(2 * settings.sample_rate)
     rig.instrument.tap = tap
-    watcher = ModelWatcher(rig.instrument, monitor, tap, make_engine, report=report)
+    watcher = ModelWatcher(rig.instrument, monitor, tap, make_engine, report=report,
+                           realtime_priority=realtime_priorities(settings)["watcher"])
     watcher.active_path = from_store
     settle_garbage_collector()
     return rig, watcher

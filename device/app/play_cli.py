@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="model store to play from (live): its active bundle plays, a newly flashed one "
                              "is crossfaded in, a failing one rolled back; --bundle is the fallback")
     parser.add_argument("--seed", type=int, default=0, help="random seed of engine and simulation")
+    parser.add_argument("--realtime", action="store_true",
+                        help="live: run the audio, sensor and model threads in a real-time class, so that "
+                             "other busy processes cannot cause underruns (needs an RTPRIO limit; the "
+                             "service has one); if refused, says so and plays anyway")
     parser.set_defaults(func=_run)
 
 
@@ -48,6 +52,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = PlaySettings(bundle=args.bundle, sensors=args.sensors, gesture=args.gesture, out=args.out,
                             seconds=args.seconds, sample_rate=args.rate, block_frames=args.block,
                             device=args.device, channels=args.channels, map_file=args.map_file,
-                            pins_file=args.pins_file, seed=args.seed, store=args.store)
+                            pins_file=args.pins_file, seed=args.seed, store=args.store,
+                            realtime=args.realtime)
     play(settings, report_to_stderr)
     return 0

@@ -29,6 +29,10 @@ sensor loop (microseconds of Python per poll) costs no measurable underruns eith
 cost of a short interval is more frequent GIL hand-overs between busy threads, which only
 happen while two threads want the GIL at once.
 
+With `realtime_priority`, the audio thread is put in SCHED_FIFO at that priority on its first
+callback, unless its host API already runs it in a real-time class (JACK does, just below its
+server); see `device.audio.realtime` for why the instrument's other threads need one too.
+
 Rendering in the callback was chosen over a producer thread feeding a pre-filled ring: the
 callback must take the GIL to copy from a ring anyway, so a ring adds a thread that competes for
 the GIL and a ring's worth of latency, while a block renders in tens of microseconds (the
@@ -54,6 +58,7 @@ from device.audio.devices import (
     open_portaudio,
     resolve_output_device,
 )
+from device.audio.realtime import promote_current_thread, thread_scheduling
 from device.audio.source import BlockSource, require_source
 from device.audio.stream_settings import check_block_frames, check_stream_settings
 from device.errors import AudioDeviceError, ConfigError
@@ -109,7 +114,8 @@ class PyAudioOutput:
 
     def __init__(self, *, sample_rate: int = 48000, frames_per_buffer: int = 128,
                  device: int | str | None = None, channels: int = 1, sample_format: str = "auto",
-                 switch_interval_s: float = 0.0002, pa: pyaudio.PyAudio | None = None) -> None:
+                 switch_interval_s: float = 0.0002, pa: pyaudio.PyAudio | None = None,
+                 realtime_priority: int | None = None) -> None:
         check_stream_settings(sample_rate, channels)
         check_block_frames(frames_per_buffer)
         if sample_format not in SAMPLE_FORMATS:
@@ -124,6 +130,9 @@ class PyAudioOutput:
         self.requested_device = device
         self.requested_format = sample_format
         self.switch_interval_s = switch_interval_s
+        self.realtime_priority = realtime_priority
+        self.realtime_problem: str | None = None
+        self.audio_thread_scheduling: str | None = None  # known after the first callback
         self.device: OutputDevice | None = None
         self.sample_format: str | None = None
         self._given_pa = pa
@@ -220,6 +229,8 @@ class PyAudioOutput:
         arrived = time.perf_counter()
         count = self._callbacks
         self._callbacks = count + 1
+        if not count:
+            self._settle_audio_thread()
         if status & _UNDERRUN_FLAGS:
             self._underruns += 1
         if count:
@@ -250,6 +261,11 @@ class PyAudioOutput:
         if took > self._max_callback:
             self._max_callback = took
         return self._result
+
+    def _settle_audio_thread(self) -> None:
+        if self.realtime_priority is not None:
+            self.realtime_problem = promote_current_thread(self.realtime_priority, fifo=True)
+        self.audio_thread_scheduling = thread_scheduling()
 
     # np.clip is avoided: its Python wrapper makes temporaries on every call; two ufuncs with
     # float32 scalars made once do not.

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from device.audio.realtime import AUDIO_PRIORITY
+
 NAME = "engine"
 HELP = "granular engine load and worst block time at 48 kHz for several block sizes and grain counts"
 
@@ -37,7 +39,7 @@ WORST_TARGET = 0.25
 TARGET_BLOCK = 64
 TARGET_GRAINS = 32
 PREEMPTION_NS = 50_000
-REALTIME_PRIORITY = 50
+REALTIME_PRIORITY = AUDIO_PRIORITY  # what `latent play --realtime` gives an ALSA audio thread
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -103,3 +103,18 @@ def test_a_corrupt_bundle_is_refused_before_any_audio(tmp_path: Path,
     assert main(["play", "--bundle", str(bad), "--out", str(tmp_path / "x.wav")]) == 1
     assert "sha256 mismatch" in capsys.readouterr().err
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_realtime_is_passed_on_to_the_live_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from device.app import play as play_module
+    from device.audio import realtime
+
+    seen: list[PlaySettings] = []
+    monkeypatch.setattr(play_module, "play", lambda settings, report: seen.append(settings) or {})
+    assert main(["play", "--realtime", "--seconds", "1"]) == 0
+    assert main(["play", "--seconds", "1"]) == 0
+    assert [s.realtime for s in seen] == [True, False]
+    assert play_module.realtime_priorities(seen[0]) == {"audio": realtime.AUDIO_PRIORITY,
+                                                        "control": realtime.CONTROL_PRIORITY,
+                                                        "watcher": realtime.WATCHER_PRIORITY}
+    assert set(play_module.realtime_priorities(seen[1]).values()) == {None}

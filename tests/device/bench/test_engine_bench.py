@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.bench.engine_bench import BLOCKS, GRAINS, MODES, bench_pitch, bench_point, measure_engine
+from device.bench.engine_bench import (
+    BLOCKS,
+    GRAINS,
+    MODES,
+    REALTIME_PRIORITY,
+    bench_pitch,
+    bench_point,
+    measure_engine,
+)
 from device.bundle.grid import Axis
 from device.bundle.reader import SegmentBank, load_segment_bank
 from device.bundle.writer import write_segment_bank
@@ -89,5 +97,6 @@ def test_realtime_scheduling_is_reported_and_given_back(bank_path: Path,
     assert main(["bench", "engine", "--bundle", str(bank_path), "--seconds", "0.02", "--realtime",
                  "--touches", "0"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["scheduling"] == "SCHED_FIFO 50" or report["scheduling"].startswith("normal (SCHED_FIFO")
+    scheduling = report["scheduling"]
+    assert scheduling == f"SCHED_FIFO {REALTIME_PRIORITY}" or scheduling.startswith("normal (SCHED_FIFO")
     assert os.sched_getscheduler(0) == before
