@@ -1,10 +1,17 @@
-"""The whole instrument on the real pyaudio path: JACK dummy server, sensors polled, a hot swap.
+"""The whole instrument on the real pyaudio path: JACK dummy server, sensors polled, hot swaps.
 
-Simulated chips through the real drivers, polled at 1 kHz by the control thread; mapping;
-the granular engine rendering in the PortAudio callback; the model watcher running. After a
-1 s warm-up, 10 s of streaming may count no underrun. Then a bundle is flashed into the store
-and crossfaded in while the stream carries on (its underruns are printed, not asserted: on this
-VM the swap still costs 1-3 of them now and then, a known open point of the hot swap).
+Simulated chips through the real drivers, polled by the control thread; mapping; the granular
+engine rendering in the PortAudio callback; the model watcher; the instrument's threads in a
+real-time class as the service runs them (`--realtime`). Ten seconds of streaming may count no
+underrun; then bundles are flashed and re-activated from other processes while it plays
+(`latent bench swap`), and no swap may cost an underrun or a block.
+
+This box is a shared 2-core VM: under other load, jackd itself reports missed cycles that no
+client causes (its driver timer wakes late, or an idle realtime client thread is not
+scheduled). A measurement during which jackd reports such a machine stall is not evidence
+either way, so it is taken again, up to MAX_ATTEMPTS times; underruns without a machine stall
+fail at once. Without real-time scheduling (a user without an RTPRIO limit) other processes can
+preempt the instrument's threads, so the underrun counts are then printed, not asserted.
 """
 
 from __future__ import annotations
@@ -14,83 +21,102 @@ from pathlib import Path
 
 import pytest
 
+from device.app import swap_bench
 from device.app.control_thread import ControlThread
-from device.app.play import PlaySettings, open_live_rig
+from device.app.play import PlaySettings, open_live_rig, realtime_priorities
 from device.audio.pyaudio_output import PyAudioOutput
-from device.store.store import InstallOptions
 
 from ...jack_server import DUMMY_DEVICE, JackServer
-from ..app.test_hot_swap import write_bank
-from ..store.bundles import new_store
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
 RATE = 48000
 FRAMES = 128
 WINDOW_S = 10.0
-MAX_WINDOWS = 3
+MAX_ATTEMPTS = 3
 
 
-def test_instrument_streams_ten_seconds_without_underruns_then_hot_swaps(
-        jack_server: JackServer, tmp_path: Path) -> None:
-    store_dir = tmp_path / "store"
-    unsigned = InstallOptions(allow_unsigned=True)
-    new_store(store_dir).install_file(write_bank(tmp_path / "sine.bundle", "sine", "sine"), options=unsigned)
-    settings = PlaySettings(store=store_dir, gesture="demo", block_frames=FRAMES, sample_rate=RATE,
-                            device=DUMMY_DEVICE)
-    messages: list[str] = []
-    rig, watcher = open_live_rig(settings, messages.append)
-    watcher.store.policy = new_store(store_dir).policy  # the test store keeps no free-space reserve
-    output = PyAudioOutput(sample_rate=RATE, frames_per_buffer=FRAMES, device=DUMMY_DEVICE)
-    control = ControlThread(rig.instrument.poll, rate_hz=1000.0)
+def test_instrument_streams_ten_seconds_without_underruns(jack_server: JackServer, tmp_path: Path) -> None:
+    settings = PlaySettings(gesture="demo", block_frames=FRAMES, sample_rate=RATE, device=DUMMY_DEVICE,
+                            realtime=True)
+    priorities = realtime_priorities(settings)
+    rig, _ = open_live_rig(settings, print)
+    output = PyAudioOutput(sample_rate=RATE, frames_per_buffer=FRAMES, device=DUMMY_DEVICE,
+                           realtime_priority=priorities["audio"])
+    control = ControlThread(rig.instrument.poll, rate_hz=1000.0, realtime_priority=priorities["control"])
     windows: list[str] = []
     try:
         control.start()
         with output.start(rig.instrument):
-            watcher.start()
             time.sleep(1.0)  # warm-up: stream start, first scheduling, calibration
-            for _ in range(MAX_WINDOWS):
+            for _ in range(MAX_ATTEMPTS):
                 mark = jack_server.log_mark()
                 warm = output.stats
+                output.reset_peaks()
                 time.sleep(WINDOW_S)
                 done = output.stats
                 xruns = jack_server.xruns_since(mark)
                 underruns = done.underruns - warm.underruns
-                windows.append(f"{underruns} underruns in {done.callbacks - warm.callbacks} callbacks; "
+                callbacks = done.callbacks - warm.callbacks
+                expected = (done.elapsed_s - warm.elapsed_s) * RATE / FRAMES
+                windows.append(f"{underruns} underruns in {callbacks} callbacks ({expected:.0f} expected); "
                                f"longest callback {done.max_callback_s * 1e3:.3f} ms; {xruns}")
-                # Sporadic single stalls of the callback (~3-5 ms, cause not yet located) happen on
-                # this shared VM; a window is measured again, and one clean 10 s window is required.
-                if underruns == 0:
+                assert callbacks == pytest.approx(expected, rel=0.02), windows[-1]  # no block skipped
+                if underruns == 0 or not xruns.machine_stalled:
                     break
-            # A flash arrives while playing: the watcher crossfades to it, the stream carries on.
-            before = output.stats
-            new_store(store_dir).install_file(write_bank(tmp_path / "noise.bundle", "noise", "noise"),
-                                              options=unsigned)
-            time.sleep(3.0)
-            after = output.stats
-            watcher.stop()
     finally:
         control.stop()
         rig.close()
     print("\n".join(windows))
-    print(f"hot swap: {after.underruns - before.underruns} underruns in "
-          f"{after.callbacks - before.callbacks} callbacks")
+    realtime_problem = output.realtime_problem or control.realtime_problem
+    print(f"audio thread {output.audio_thread_scheduling}; real-time problem: {realtime_problem}")
     assert control.polls > 9000 and control.errors == 0, (control.polls, control.last_error)
-    assert done.errors == 0 and after.errors == 0, after.last_error
-    assert underruns == 0, "\n".join(windows)
-    assert watcher.swaps >= 1 and rig.instrument.swaps >= 1 and not watcher.errors, (messages, watcher.errors)
-    expected = (after.elapsed_s - before.elapsed_s) * RATE / FRAMES
-    assert after.callbacks - before.callbacks == pytest.approx(expected, rel=0.02)  # no block skipped
+    assert done.errors == 0, done.last_error
+    if realtime_problem is None:
+        assert underruns == 0, "\n".join(windows)
+
+
+def test_flashes_and_swaps_from_other_processes_drop_no_block(jack_server: JackServer) -> None:
+    args = swap_bench.settings_from(["--device", DUMMY_DEVICE, "--frames", str(FRAMES), "--swaps", "4",
+                                     "--every", "1.5", "--realtime"])
+    swap_bench.check_settings(args)
+    attempts: list[str] = []
+    for _ in range(MAX_ATTEMPTS):
+        mark = jack_server.log_mark()
+        result = swap_bench.run(args)
+        xruns = jack_server.xruns_since(mark)
+        underruns = result["swap_underruns"] + result["steady_underruns"]
+        per_window = [w['underruns'] for w in result['windows']]
+        attempts.append(f"{per_window} underruns per window (steady, swaps); "
+                        f"longest callback {result['callback_max_ms_swaps']} ms while swapping; "
+                        f"{result['swap_log']}; {xruns}")
+        if underruns == 0 or not xruns.machine_stalled:
+            break
+    print("\n".join(attempts))
+    assert result["swaps"] == 4 and [s["command"] for s in result["swap_log"]] == [
+        "install", "activate", "activate", "activate"]
+    assert result["rollbacks"] == 0 and result["watcher_errors"] == 0 and result["control_errors"] == 0
+    assert result["errors"] == 0
+    assert result["callbacks"] == pytest.approx(result["callbacks_expected"], rel=0.02)  # no block skipped
+    assert all(s["crossfade_done_ms"] < 2000 for s in result["swap_log"]), result["swap_log"]
+    if result["realtime"]:
+        assert underruns == 0, "\n".join(attempts)
+    else:
+        print(f"real-time scheduling refused here, underruns not asserted: {result['realtime_problem']}")
 
 
 def test_latent_play_live_runs_on_the_sound_card_and_reports(jack_server: JackServer, tmp_path: Path) -> None:
     from device.app.play import play_live
 
     messages: list[str] = []
-    stats = play_live(PlaySettings(device=DUMMY_DEVICE, block_frames=FRAMES, sample_rate=RATE),
+    stats = play_live(PlaySettings(device=DUMMY_DEVICE, block_frames=FRAMES, sample_rate=RATE, realtime=True),
                       3.0, messages.append)
     assert stats["callbacks"] == pytest.approx(3.0 * RATE / FRAMES, rel=0.1)
     assert stats["errors"] == 0
     assert stats["control_polls"] > 1000 and stats["control_errors"] == 0
     assert any(m.startswith("playing additive-timbre.bundle on") for m in messages), messages
     assert any(m.startswith("stopped:") for m in messages), messages
+    # Either on (JACK keeps its own FIFO client thread) or refused with what to do about it.
+    assert any(m.startswith("real-time scheduling on (audio thread SCHED_FIFO") or "LimitRTPRIO" in m
+               for m in messages), messages
+    assert stats["audio_thread"].startswith("SCHED_")
