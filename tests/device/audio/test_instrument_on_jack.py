@@ -35,7 +35,7 @@ WINDOW_S = 10.0
 MAX_ATTEMPTS = 3
 
 
-def test_instrument_streams_ten_seconds_without_underruns(jack_server: JackServer, tmp_path: Path) -> None:
+def test_instrument_streams_ten_seconds_without_underruns(jack_server: JackServer) -> None:
     settings = PlaySettings(gesture="demo", block_frames=FRAMES, sample_rate=RATE, device=DUMMY_DEVICE,
                             realtime=True)
     priorities = realtime_priorities(settings)
