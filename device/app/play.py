@@ -186,22 +186,14 @@ def play_offline(settings: PlaySettings, out: Path, seconds: float,
 def play_live(settings: PlaySettings, seconds: float | None,
               report: Callable[[str], None] = print, stop: threading.Event | None = None) -> dict[str, Any]:
     """Play to the sound card until `seconds` pass, `stop` is set, or Ctrl-C."""
-    from device.app.control_thread import ControlThread
-    from device.audio.pyaudio_output import PyAudioOutput
-
     stop = stop or threading.Event()
-    priorities = realtime_priorities(settings)
     rig, watcher = open_live_rig(settings, report)
     try:
-        output = PyAudioOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
-                               device=settings.device, channels=settings.channels,
-                               realtime_priority=priorities["audio"])
+        output, control = live_output_and_control(rig, settings)
         try:
             attach_panel(rig, settings)
         except Exception as err:  # buttons and LEDs are a convenience: never a reason to stay silent
             report(f"front panel unavailable ({type(err).__name__}: {err}); playing without it")
-        control = ControlThread(rig.control_step, rate_hz=settings.control_rate,
-                                realtime_priority=priorities["control"])
         control.start()
         previous = signal.getsignal(signal.SIGTERM)
         if threading.current_thread() is threading.main_thread():
@@ -242,16 +234,34 @@ def report_realtime(output: Any, control: Any, watcher: Any, report: Callable[[s
     deadline = time.monotonic() + timeout_s
     while output.audio_thread_scheduling is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    control.started.wait(max(0.0, deadline - time.monotonic()))
-    problems = [output.realtime_problem, control.realtime_problem]
-    if watcher is not None:
-        watcher.started.wait(max(0.0, deadline - time.monotonic()))
-        problems.append(watcher.realtime_problem)
-    problem = next((p for p in problems if p), None)
+    for thread in (control, watcher):
+        if thread is not None:
+            thread.started.wait(max(0.0, deadline - time.monotonic()))
+    problem = realtime_problem(output, control, watcher)
     if problem:
         report(problem)
     else:
         report(f"real-time scheduling on (audio thread {output.audio_thread_scheduling or 'not started'})")
+
+
+def realtime_problem(output: Any, control: Any, watcher: Any = None) -> str | None:
+    """The first reason a live thread gave for not getting its real-time class, if any."""
+    threads = (output, control) if watcher is None else (output, control, watcher)
+    return next((thread.realtime_problem for thread in threads if thread.realtime_problem), None)
+
+
+def live_output_and_control(rig: Rig, settings: PlaySettings) -> tuple[Any, Any]:
+    """The sound-card output and the sensor-polling thread of a live run (neither started yet)."""
+    from device.app.control_thread import ControlThread
+    from device.audio.pyaudio_output import PyAudioOutput
+
+    priorities = realtime_priorities(settings)
+    output = PyAudioOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
+                           device=settings.device, channels=settings.channels,
+                           realtime_priority=priorities["audio"])
+    control = ControlThread(rig.control_step, rate_hz=settings.control_rate,
+                            realtime_priority=priorities["control"])
+    return output, control
 
 
 def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,

@@ -1,27 +1,26 @@
 """`latent bench swap`: flashes and hot swaps while the whole instrument plays (app layer, bench).
 
 Installs the first of two or more bundles (the shipped ones by default) into a fresh temporary
-model store and plays it live exactly as `latent play --store`
-does: simulated chips through the real drivers polled by the control thread, the granular
-engine in the PortAudio callback, the model watcher. After a warm-up and one steady window,
-every --every seconds it moves to the next bundle: the first time a bundle comes up it is
-flashed (`latent install FILE`: copied into the store's staging area, verified, synced and
-activated), later times it is re-activated (`latent models activate`). Those commands run in
-separate processes, as on the device, where sshd or the serial receiver starts them; they are
-started by a helper process launched before the stream, because forking from the playing
-process would add a cost of its own that the instrument never pays.
+model store and plays it live exactly as `latent play --store` does: simulated chips through the
+real drivers polled by the control thread, the granular engine in the PortAudio callback, the
+model watcher. After a warm-up and one steady window, every --every seconds it moves to the next
+bundle: the first time a bundle comes up it is flashed (`latent install FILE`: copied into the
+store's staging area, verified, synced and activated), later times it is re-activated (`latent
+models activate`). Those commands run in separate processes, as on the device, where sshd or the
+serial receiver starts them; they are started by a helper process launched before the stream,
+because forking from the playing process would add a cost of its own that the instrument never
+pays.
 
 For each window it reports the underruns, the blocks PortAudio delivered against those the
 elapsed time calls for (a skipped block shows as a shortfall), the longest callback; for each
 swap, how long the command took and how long after it returned the crossfade was complete.
-`--realtime` runs the instrument's threads in a real-time class, as the service does
-(see `device.audio.realtime`); compare a run with and without it.
+`--realtime` runs the instrument's threads in a real-time class, as the service does (see
+`device.audio.realtime`); compare a run with and without it.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from device.errors import ConfigError, InstrumentError
+from device.files import file_sha256
 
 NAME = "swap"
 HELP = "flash and hot-swap bundles while the instrument plays; count underruns and skipped blocks"
@@ -80,7 +80,8 @@ class Window:
                 "errors": self.errors}
 
 
-def check_settings(args: argparse.Namespace) -> None:
+def check_settings(args: argparse.Namespace) -> list[str]:
+    """Refuse settings the bench cannot run; returns the bundles' sha256s, in order."""
     if not 1 <= args.swaps <= 1000:
         raise ConfigError("--swaps must be between 1 and 1000")
     if not args.fade + 0.2 < args.every <= 600.0:
@@ -93,17 +94,10 @@ def check_settings(args: argparse.Namespace) -> None:
     for bundle in args.bundles:
         if not Path(bundle).is_file():
             raise ConfigError(f"bundle {bundle} not found; pass existing bundle files to --bundles")
-    digests = [sha256_of(Path(bundle)) for bundle in args.bundles]
+    digests = [file_sha256(bundle) for bundle in args.bundles]
     if len(set(digests)) != len(digests):
         raise ConfigError("--bundles lists the same bundle twice; give distinct bundles")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return digests
 
 
 class CommandRunner:
@@ -153,35 +147,31 @@ def _serve_commands() -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    check_settings(args)
+    digests = check_settings(args)
     with tempfile.TemporaryDirectory(prefix="latent-swap-bench-") as tmp:
-        return measure_swaps(Path(tmp), args)
+        return measure_swaps(Path(tmp), args, digests)
 
 
-def measure_swaps(store_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Play from `store_dir` with args.bundles[0] active and swap args.swaps times (see module doc)."""
-    from device.app.control_thread import ControlThread
-    from device.app.play import PlaySettings, open_live_rig, realtime_priorities
-    from device.audio.pyaudio_output import PyAudioOutput
+def measure_swaps(store_dir: Path, args: argparse.Namespace, digests: list[str]) -> dict[str, Any]:
+    """Play from `store_dir` with args.bundles[0] active and swap args.swaps times (see module doc).
+
+    `digests`: the sha256 of each of args.bundles, as `check_settings` returns them.
+    """
+    from device.app.play import PlaySettings, live_output_and_control, open_live_rig
     from device.store.store import InstallOptions, ModelStore
 
     bundles = [Path(bundle) for bundle in args.bundles]
-    digests = [sha256_of(bundle) for bundle in bundles]
     # Unsigned bundles are accepted: a bench's own store, not the service's.
     ModelStore(store_dir).install_file(bundles[0], options=InstallOptions(allow_unsigned=True))
     store_arg = ("--store", str(store_dir))
     installed = {digests[0]}
     settings = PlaySettings(store=store_dir, block_frames=args.frames, sample_rate=args.rate,
                             device=args.device, realtime=args.realtime)
-    priorities = realtime_priorities(settings)
     messages: list[str] = []
     runner = CommandRunner()  # before the rig and the stream: see its docstring
     rig, watcher = open_live_rig(settings, messages.append)
     watcher.fade_s = args.fade
-    output = PyAudioOutput(sample_rate=args.rate, frames_per_buffer=args.frames, device=args.device,
-                           realtime_priority=priorities["audio"])
-    control = ControlThread(rig.control_step, rate_hz=settings.control_rate,
-                            realtime_priority=priorities["control"])
+    output, control = live_output_and_control(rig, settings)
     windows: list[Window] = []
     swaps: list[dict[str, Any]] = []
 
@@ -232,8 +222,10 @@ def measure_swaps(store_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def _summary(args: argparse.Namespace, output: Any, control: Any, watcher: Any, windows: list[Window],
              swaps: list[dict[str, Any]]) -> dict[str, Any]:
+    from device.app.play import realtime_problem
+
     assert output.device is not None
-    problems = [p for p in (output.realtime_problem, control.realtime_problem, watcher.realtime_problem) if p]
+    problem = realtime_problem(output, control, watcher)
     steady = [w for w in windows if w.label == "steady"]
     swapping = [w for w in windows if w.label != "steady"]
     return {
@@ -241,8 +233,8 @@ def _summary(args: argparse.Namespace, output: Any, control: Any, watcher: Any, 
         "sample_rate": args.rate,
         "frames_per_buffer": args.frames,
         "fade_s": args.fade,
-        "realtime": bool(args.realtime and not problems),
-        "realtime_problem": problems[0] if problems else None,
+        "realtime": bool(args.realtime and problem is None),
+        "realtime_problem": problem,
         "audio_thread": output.audio_thread_scheduling,
         "swaps": len(swaps),
         "rollbacks": watcher.rollbacks,

@@ -13,6 +13,7 @@ import pytest
 from device.app import swap_bench
 from device.cli import main
 from device.errors import ConfigError, InstrumentError
+from device.files import file_sha256
 from device.store.store import InstallOptions, ModelStore
 
 
@@ -53,9 +54,9 @@ def test_the_helper_runs_latent_commands_in_other_processes(tmp_path: Path) -> N
     try:
         took = runner.run("install", str(bundles[1]), "--allow-unsigned", *at)
         assert took > 0.0
-        assert active_sha(store) == swap_bench.sha256_of(bundles[1])
-        runner.run("models", "activate", swap_bench.sha256_of(bundles[0])[:12], *at)
-        assert active_sha(store) == swap_bench.sha256_of(bundles[0])
+        assert active_sha(store) == file_sha256(bundles[1])
+        runner.run("models", "activate", file_sha256(bundles[0])[:12], *at)
+        assert active_sha(store) == file_sha256(bundles[0])
         with pytest.raises(InstrumentError, match="no bundle 'nothing-here' in the store"):
             runner.run("models", "activate", "nothing-here", *at)
     finally:

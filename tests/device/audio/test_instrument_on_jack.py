@@ -20,9 +20,7 @@ from pathlib import Path
 import pytest
 
 from device.app import swap_bench
-from device.app.control_thread import ControlThread
-from device.app.play import PlaySettings, open_live_rig, realtime_priorities
-from device.audio.pyaudio_output import PyAudioOutput
+from device.app.play import PlaySettings, live_output_and_control, open_live_rig, realtime_problem
 
 from ...jack_server import DUMMY_DEVICE, JackServer
 from .stream_windows import measure_until_clean
@@ -37,12 +35,9 @@ MAX_ATTEMPTS = 3
 
 def test_instrument_streams_ten_seconds_without_underruns(jack_server: JackServer) -> None:
     settings = PlaySettings(gesture="demo", block_frames=FRAMES, sample_rate=RATE, device=DUMMY_DEVICE,
-                            realtime=True)
-    priorities = realtime_priorities(settings)
+                            control_rate=1000.0, realtime=True)
     rig, _ = open_live_rig(settings, print)
-    output = PyAudioOutput(sample_rate=RATE, frames_per_buffer=FRAMES, device=DUMMY_DEVICE,
-                           realtime_priority=priorities["audio"])
-    control = ControlThread(rig.instrument.poll, rate_hz=1000.0, realtime_priority=priorities["control"])
+    output, control = live_output_and_control(rig, settings)
     try:
         control.start()
         with output.start(rig.instrument):
@@ -54,18 +49,17 @@ def test_instrument_streams_ten_seconds_without_underruns(jack_server: JackServe
         rig.close()
     report = "\n".join(map(str, windows))
     print(report)
-    realtime_problem = output.realtime_problem or control.realtime_problem
-    print(f"audio thread {output.audio_thread_scheduling}; real-time problem: {realtime_problem}")
+    problem = realtime_problem(output, control)
+    print(f"audio thread {output.audio_thread_scheduling}; real-time problem: {problem}")
     assert control.polls > 9000 and control.errors == 0, (control.polls, control.last_error)
     assert windows[-1].stats.errors == 0, windows[-1].stats.last_error
-    if realtime_problem is None:
+    if problem is None:
         assert windows[-1].underruns == 0, report
 
 
 def test_flashes_and_swaps_from_other_processes_drop_no_block(jack_server: JackServer) -> None:
     args = swap_bench.settings_from(["--device", DUMMY_DEVICE, "--frames", str(FRAMES), "--swaps", "4",
                                      "--every", "1.5", "--realtime"])
-    swap_bench.check_settings(args)
     attempts: list[str] = []
     for _ in range(MAX_ATTEMPTS):
         mark = jack_server.log_mark()
