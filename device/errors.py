@@ -33,6 +33,10 @@ class AudioDeviceError(InstrumentError, OSError):
     """The requested audio device does not exist or cannot be opened."""
 
 
+class AudioDeviceLostError(AudioDeviceError):
+    """The sound device stopped taking audio while playing (a JACK server gone, a card unplugged)."""
+
+
 class EngineError(InstrumentError, ValueError):
     """The sound engine was given parameters or a bundle it cannot play."""
 

@@ -6,15 +6,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from .jack_server import JackServer, JackUnavailable
+from device.bench.jack_server import JackServer, JackUnavailable
 
 
 @pytest.fixture(scope="session")
 def jack_session_server() -> Iterator[JackServer]:
-    """One jackd with the dummy driver at 48 kHz / 128 frames, private to this test session."""
-    server = JackServer(sample_rate=48000, period=128)
+    """One jackd with the dummy driver at 48 kHz / 64 frames (as the instrument plays), private to
+    this test session, with `jack_metro` (a C client) on it: the reference that the stream tests
+    judge underruns against."""
+    server = JackServer(sample_rate=48000, period=64)
     try:
         server.start()
+        server.start_reference()
     except JackUnavailable as exc:
         server.close()
         pytest.skip(f"no JACK server for the real audio path: {exc}")

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from device.app.control_guard import guard_state
 from device.mapping.control_state import ControlState
 from device.sensors.frame import SensorFrame
 
@@ -82,7 +83,7 @@ class Instrument:
         """Read every sensor once, map the frame, publish the resulting state."""
         frame = self.sensors.poll()
         self.last_frame = frame
-        state = self.mapper.update(frame)
+        state = guard_state(self.mapper.update(frame), self._latest)
         self._latest = state
         self._apply(self.engine, state)
         self.polls += 1

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,9 @@ class PlaySettings:
     seed: int = 0
     store: Path | None = None  # model store to play from, watch for flashes and keep on trial
     realtime: bool = False  # live: audio, control and watcher threads in a real-time class
+    # Live: how far ahead of the device the render thread keeps PortAudio's ring (see
+    # device.audio.pyaudio_output): the latency it adds and the slack a late render may use.
+    render_ahead_frames: int = 256
 
 
 def realtime_priorities(settings: PlaySettings) -> dict[str, int | None]:
@@ -185,15 +188,24 @@ def play_offline(settings: PlaySettings, out: Path, seconds: float,
 
 def play_live(settings: PlaySettings, seconds: float | None,
               report: Callable[[str], None] = print, stop: threading.Event | None = None) -> dict[str, Any]:
-    """Play to the sound card until `seconds` pass, `stop` is set, or Ctrl-C."""
+    """Play to the sound card until `seconds` pass, `stop` is set, SIGTERM or Ctrl-C.
+
+    Raises AudioDeviceLostError (after stopping cleanly) if the device goes away while playing.
+    """
+    from device.app.supervisor import CHECK_PERIOD_S, Supervisor
+    from device.errors import AudioDeviceLostError
+
     stop = stop or threading.Event()
     rig, watcher = open_live_rig(settings, report)
+    output = None
     try:
         output, control = live_output_and_control(rig, settings)
         try:
             attach_panel(rig, settings)
         except Exception as err:  # buttons and LEDs are a convenience: never a reason to stay silent
             report(f"front panel unavailable ({type(err).__name__}: {err}); playing without it")
+        supervisor = Supervisor(output, control, make_control=lambda: live_control(rig, settings),
+                                report=report)
         control.start()
         previous = signal.getsignal(signal.SIGTERM)
         if threading.current_thread() is threading.main_thread():
@@ -207,25 +219,37 @@ def play_live(settings: PlaySettings, seconds: float | None,
             started = time.monotonic()
             if settings.realtime:
                 report_realtime(output, control, watcher, report)
-            stop.wait(None if seconds is None else max(0.0, seconds - (time.monotonic() - started)))
+            while not stop.is_set():
+                left = None if seconds is None else seconds - (time.monotonic() - started)
+                if left is not None and left <= 0:
+                    break
+                stop.wait(CHECK_PERIOD_S if left is None else min(CHECK_PERIOD_S, left))
+                supervisor.check()
         except KeyboardInterrupt:
             pass
+        except AudioDeviceLostError as lost:
+            report(str(lost))  # said at once: stopping may take the close timeouts
+            raise
         finally:
             if watcher is not None:
                 watcher.stop()
             output.stop()
-            control.stop()
+            supervisor.control.stop()
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGTERM, previous)
         stats = output.stats.as_dict()
+        control = supervisor.control
         stats.update(control_polls=control.polls, control_errors=control.errors)
-        stats.update(audio_thread=output.audio_thread_scheduling)
+        stats.update(audio_thread=output.audio_thread_scheduling,
+                     control_restarts=supervisor.control_restarts)
         if watcher is not None:
             stats.update(model_swaps=watcher.swaps, model_rollbacks=watcher.rollbacks)
-        report(f"stopped: {stats.get('callbacks')} blocks, {stats.get('underruns')} underruns")
+        report(f"stopped: {stats.get('blocks')} blocks, {stats.get('underruns')} underruns")
         return stats
     finally:
-        rig.close()
+        # A render thread stuck in a dead device's write still holds the engine's memory maps.
+        if output is None or not output.render_thread_alive:
+            rig.close()
 
 
 def report_realtime(output: Any, control: Any, watcher: Any, report: Callable[[str], None],
@@ -241,7 +265,7 @@ def report_realtime(output: Any, control: Any, watcher: Any, report: Callable[[s
     if problem:
         report(problem)
     else:
-        report(f"real-time scheduling on (audio thread {output.audio_thread_scheduling or 'not started'})")
+        report(f"real-time scheduling on (render thread {output.audio_thread_scheduling or 'not started'})")
 
 
 def realtime_problem(output: Any, control: Any, watcher: Any = None) -> str | None:
@@ -252,16 +276,21 @@ def realtime_problem(output: Any, control: Any, watcher: Any = None) -> str | No
 
 def live_output_and_control(rig: Rig, settings: PlaySettings) -> tuple[Any, Any]:
     """The sound-card output and the sensor-polling thread of a live run (neither started yet)."""
-    from device.app.control_thread import ControlThread
     from device.audio.pyaudio_output import PyAudioOutput
 
-    priorities = realtime_priorities(settings)
     output = PyAudioOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
                            device=settings.device, channels=settings.channels,
-                           realtime_priority=priorities["audio"])
-    control = ControlThread(rig.control_step, rate_hz=settings.control_rate,
-                            realtime_priority=priorities["control"])
-    return output, control
+                           render_ahead_frames=settings.render_ahead_frames,
+                           realtime_priority=realtime_priorities(settings)["audio"])
+    return output, live_control(rig, settings)
+
+
+def live_control(rig: Rig, settings: PlaySettings) -> Any:
+    """The thread that polls the sensors and applies their state (not started)."""
+    from device.app.control_thread import ControlThread
+
+    return ControlThread(rig.control_step, rate_hz=settings.control_rate,
+                         realtime_priority=realtime_priorities(settings)["control"])
 
 
 def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
@@ -317,19 +346,44 @@ def settle_garbage_collector() -> None:
 
 
 def play(settings: PlaySettings, report: Callable[[str], None] = print) -> dict[str, Any]:
-    """Live when there is a sound card and no --out, else a WAV file (and say where)."""
+    """Live when there is a sound card and no --out, else a WAV file (and say where).
+
+    With a model store, its active bundle plays wherever the sound goes (live, the store is
+    also watched for flashes; into a file, the bundle active now is rendered).
+    """
     if settings.out is not None:
-        if settings.store is not None:
-            raise ConfigError("--store plays live (it watches for flashes); with --out pass --bundle instead")
-        return play_offline(settings, settings.out, settings.seconds or DEFAULT_OFFLINE_SECONDS, report)
+        return play_offline(offline_settings(settings, report), settings.out,
+                            settings.seconds or DEFAULT_OFFLINE_SECONDS, report)
     from device.audio.devices import has_output_device
 
     if not has_output_device():
+        if settings.sensors == "i2c":
+            # The real instrument waits for its sound card (the service starts it again) rather
+            # than filling the disk with takes nobody hears.
+            from device.errors import AudioDeviceLostError
+
+            raise AudioDeviceLostError("no sound card found; connect or enable the audio HAT "
+                                       "(`aplay -l` lists what the system sees)")
         seconds = settings.seconds or DEFAULT_OFFLINE_SECONDS
         out = FALLBACK_WAV.resolve()
         report(f"no sound card found: writing {seconds:g} s to {out} instead", )
-        return play_offline(settings, out, seconds, report)
+        return play_offline(offline_settings(settings, report), out, seconds, report)
     return play_live(settings, settings.seconds, report)
+
+
+def offline_settings(settings: PlaySettings, report: Callable[[str], None]) -> PlaySettings:
+    """`settings` for a WAV take: a store's active bundle becomes the bundle to render."""
+    if settings.store is None:
+        return settings
+    from device.store.store import ModelStore
+
+    active = ModelStore(settings.store).active_path()
+    if active is None:
+        fallback = resolve_bundle(settings.bundle)
+        report(f"model store {settings.store} has no active bundle; rendering {fallback} instead")
+        return replace(settings, store=None, bundle=fallback)
+    report(f"rendering the active bundle of the model store {settings.store}: {active.name}")
+    return replace(settings, store=None, bundle=active)
 
 
 def report_to_stderr(message: str) -> None:

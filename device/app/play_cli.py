@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 
@@ -33,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--store", type=Path,
                         help="model store to play from (live): its active bundle plays, a newly flashed one "
                              "is crossfaded in, a failing one rolled back; --bundle is the fallback")
+    parser.add_argument("--render-ahead", type=int, default=256, dest="render_ahead",
+                        help="live: frames the render thread keeps queued ahead of the sound device "
+                             "(default 256 = 5.3 ms at 48 kHz): more survives a busier machine, less "
+                             "answers the hands sooner")
     parser.add_argument("--seed", type=int, default=0, help="random seed of engine and simulation")
     parser.add_argument("--realtime", action="store_true",
                         help="live: run the audio, sensor and model threads in a real-time class, so that "
@@ -41,9 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
+# EX_TEMPFAIL: the sound device went away; the service starts the instrument again.
+EXIT_DEVICE_LOST = 75
+
+
 def _run(args: argparse.Namespace) -> int:
     from device.app.play import PlaySettings, play, report_to_stderr
-    from device.errors import ConfigError
+    from device.errors import AudioDeviceLostError, ConfigError
 
     if args.seconds is not None and not args.seconds > 0:
         raise ConfigError(f"--seconds must be a positive number, got {args.seconds}")
@@ -53,6 +63,16 @@ def _run(args: argparse.Namespace) -> int:
                             seconds=args.seconds, sample_rate=args.rate, block_frames=args.block,
                             device=args.device, channels=args.channels, map_file=args.map_file,
                             pins_file=args.pins_file, seed=args.seed, store=args.store,
-                            realtime=args.realtime)
-    play(settings, report_to_stderr)
+                            realtime=args.realtime, render_ahead_frames=args.render_ahead)
+    try:
+        play(settings, report_to_stderr)
+    except AudioDeviceLostError as err:
+        if "went away" not in str(err):  # play() said so already when it happened while playing
+            print(f"latent play: {err}", file=sys.stderr)
+        print(f"latent play: exiting with code {EXIT_DEVICE_LOST}; the service starts it again",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        # Not a normal exit: PortAudio's exit handlers would wait on the stream the dead device
+        # left stuck. Everything worth keeping was stopped or closed before this point.
+        os._exit(EXIT_DEVICE_LOST)
     return 0

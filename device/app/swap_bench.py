@@ -2,17 +2,17 @@
 
 Installs the first of two or more bundles (the shipped ones by default) into a fresh temporary
 model store and plays it live exactly as `latent play --store` does: simulated chips through the
-real drivers polled by the control thread, the granular engine in the PortAudio callback, the
-model watcher. After a warm-up and one steady window, every --every seconds it moves to the next
-bundle: the first time a bundle comes up it is flashed (`latent install FILE`: copied into the
+real drivers polled by the control thread, the model watcher, the engine rendering in the
+output's render thread. After a warm-up and one steady window, every --every seconds it moves
+to the next bundle: the first time a bundle comes up it is flashed (`latent install FILE`: copied into the
 store's staging area, verified, synced and activated), later times it is re-activated (`latent
 models activate`). Those commands run in separate processes, as on the device, where sshd or the
 serial receiver starts them; they are started by a helper process launched before the stream,
 because forking from the playing process would add a cost of its own that the instrument never
 pays.
 
-For each window it reports the underruns, the blocks PortAudio delivered against those the
-elapsed time calls for (a skipped block shows as a shortfall), the longest callback; for each
+For each window it reports the underruns, the blocks delivered against those the device's
+clock calls for (a skipped block shows as a shortfall), the longest render; for each
 swap, how long the command took and how long after it returned the crossfade was complete.
 `--realtime` runs the instrument's threads in a real-time class, as the service does (see
 `device.audio.realtime`); compare a run with and without it.
@@ -69,14 +69,14 @@ class Window:
 
     label: str
     underruns: int
-    callbacks: int
-    callbacks_expected: int
-    callback_max_ms: float
+    blocks: int
+    blocks_due: float
+    render_max_ms: float
     errors: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"window": self.label, "underruns": self.underruns, "callbacks": self.callbacks,
-                "callbacks_expected": self.callbacks_expected, "callback_max_ms": self.callback_max_ms,
+        return {"window": self.label, "underruns": self.underruns, "blocks": self.blocks,
+                "blocks_due": round(self.blocks_due, 1), "render_max_ms": self.render_max_ms,
                 "errors": self.errors}
 
 
@@ -177,9 +177,9 @@ def measure_swaps(store_dir: Path, args: argparse.Namespace, digests: list[str])
 
     def close_window(label: str, started: Any) -> None:
         done = output.stats
-        windows.append(Window(label, done.underruns - started.underruns, done.callbacks - started.callbacks,
-                              round((done.elapsed_s - started.elapsed_s) * args.rate / args.frames),
-                              round(done.max_callback_s * 1e3, 4), done.errors - started.errors))
+        windows.append(Window(label, done.underruns - started.underruns, done.blocks - started.blocks,
+                              done.blocks_due - started.blocks_due,
+                              round(done.max_render_s * 1e3, 4), done.errors - started.errors))
         output.reset_peaks()
 
     try:
@@ -242,11 +242,11 @@ def _summary(args: argparse.Namespace, output: Any, control: Any, watcher: Any, 
         "control_errors": control.errors,
         "steady_underruns": sum(w.underruns for w in steady),
         "swap_underruns": sum(w.underruns for w in swapping),
-        "callbacks": sum(w.callbacks for w in windows),
-        "callbacks_expected": sum(w.callbacks_expected for w in windows),
+        "blocks": sum(w.blocks for w in windows),
+        "blocks_due": round(sum(w.blocks_due for w in windows), 1),
         "errors": sum(w.errors for w in windows),
-        "callback_max_ms_steady": max((w.callback_max_ms for w in steady), default=0.0),
-        "callback_max_ms_swaps": max((w.callback_max_ms for w in swapping), default=0.0),
+        "render_max_ms_steady": max((w.render_max_ms for w in steady), default=0.0),
+        "render_max_ms_swaps": max((w.render_max_ms for w in swapping), default=0.0),
         "crossfade_done_ms_max": max(s["crossfade_done_ms"] for s in swaps),
         "command_s_max": max(s["command_s"] for s in swaps),
         "windows": [w.as_dict() for w in windows],

@@ -2,7 +2,10 @@
 
 A *source* is anything with `render_into(out)` filling a float32 mono block (`source.BlockSource`;
 the engine is one, `tone.SineSource` another). Outputs:
-- `pyaudio_output.PyAudioOutput`: real time, PortAudio callback mode, counts underruns and errors;
+- `pyaudio_output.PyAudioOutput`: real time, a render thread feeding PortAudio's ring (no Python in
+  the device's audio thread), counts underruns and errors, notices a device that went away;
+- `callback_output.CallbackOutput`: the old arrangement (Python in PortAudio's callback), kept to
+  measure against (`latent bench xruns --arrangement callback`);
 - `wav_output.WavFileOutput` and `null_output.NullOutput`: blocks pushed by `offline.run_offline`;
 - `devices`: list the sound devices, pick one, or learn there is none (fall back to a WAV file).
 `stream_bench` is `latent bench audio`.

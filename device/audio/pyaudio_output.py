@@ -1,125 +1,105 @@
-"""Real-time sound through PortAudio (pyaudio, callback mode) (audio layer).
+"""Real-time sound through PortAudio: a render thread feeding PortAudio's ring (audio layer).
 
-`PyAudioOutput(...).start(source)` opens the device and has PortAudio's audio thread call
-`source.render_into(block)` for every buffer; `stop()` closes it; `stats` counts what happened.
+`PyAudioOutput(...).start(source)` opens the device as a *blocking* stream and starts a render
+thread that calls `source.render_into(block)` and writes each block into PortAudio's ring;
+PortAudio's own audio thread (C, never Python) copies from that ring to the device. `stop()`
+closes it and never hangs; `stats` counts what happened.
 
-The callback is written for an audio thread:
-- it never blocks, logs or raises: a source that raises (or returns NaN/inf) is answered with a
-  block of silence and counted in `errors`, and the stream keeps running (a pyaudio callback that
-  raises, or returns a short buffer, ends the stream for good);
-- it allocates no buffers in steady state: the mono block, the interleaved output and the returned
-  tuple are made once at start, conversion uses `out=` arguments and `np.copyto`, and the same
-  `(array, paContinue)` tuple is handed back every time (pyaudio copies from the array before the
-  callback's GIL hold ends). What remains are the few small objects CPython and pyaudio themselves
-  make per call (a dict, some ints and floats), which come from pymalloc's pools;
-- it always fills the whole buffer (a mono source is copied to every channel, e.g. a stereo HAT),
-  clipped to -1..1 so a runaway source cannot drive the DAC past full scale;
-- underruns are counted from PortAudio's status flags (paOutputUnderflow/paOutputOverflow; under
-  JACK every xrun sets them).
+Why not a Python callback in PortAudio's audio thread (`device.audio.callback_output`, the old
+arrangement): every buffer would then need the GIL inside the device's deadline, so any other
+Python thread holding it, and any process preempting that thread, costs a gap. Measured on the
+JACK dummy server at 48 kHz, side by side with a C client (`latent bench xruns`), the callback
+dropped many times what the C client dropped, and hundreds of times that with busy processes
+beside it; fed through the ring, the device thread is C and a late render is absorbed by the
+ring's slack. The render thread still competes for the GIL with the instrument's other
+threads, but waiting costs nothing until the slack is used up.
 
-Why the GIL switch interval is lowered while streaming: the callback is Python, so PortAudio's
-audio thread must take the GIL before every buffer. When another Python thread (the sensor poller)
-holds it, CPython makes the waiting thread wait one switch interval (5 ms by default) before it
-asks the holder to let go. A buffer of 128 frames at 48 kHz lasts 2.67 ms (64 frames: 1.33 ms),
-so with the default the audio thread can miss whole buffers. `switch_interval_s` (default
-0.2 ms) bounds that wait; it is restored when the output stops. Measured here (JACK dummy,
-48 kHz / 128, a thread holding the GIL for 3 ms of every 4): 5 ms lost about 21% of buffers,
-1 ms to 0.2 ms lost 2-8% (the rest being this shared VM's own scheduling noise). A light
-sensor loop (microseconds of Python per poll) costs no measurable underruns either way. The
-cost of a short interval is more frequent GIL hand-overs between busy threads, which only
-happen while two threads want the GIL at once.
+Pacing: the ring is kept `render_ahead_frames` ahead of the device, not full. A blocking write
+alone would fill PortAudio's whole ring (on JACK a power of two of at least three device
+periods), adding its full length to every note's latency. So before each block the thread
+reads how much room the ring has and sleeps until the fill drops to the target (one sleep per
+block at most, far from the sub-millisecond timed waits that cost more than their work on this
+VM); where the device's ring is smaller than the target, the blocking write itself paces. The
+render happens as late as it can, so a control change reaches the next block heard.
 
-With `realtime_priority`, the audio thread is put in SCHED_FIFO at that priority on its first
-callback, unless its host API already runs it in a real-time class (JACK does, just below its
-server); see `device.audio.realtime` for why the instrument's other threads need one too.
+Underruns are the ring running dry (the device thread found less than a period and played
+silence): seen as the ring empty when the render thread comes back to it, and as a shortfall
+of blocks delivered against the device's clock. Devices that report underflows to blocking
+writes (ALSA) add theirs.
 
-Rendering in the callback was chosen over a producer thread feeding a pre-filled ring: the
-callback must take the GIL to copy from a ring anyway, so a ring adds a thread that competes for
-the GIL and a ring's worth of latency, while a block renders in tens of microseconds (the
-longest callback measured here is 0.1-0.6 ms, GIL hand-overs included, against a 2.67 ms
-period). `latent bench audio` measures all of this on the target machine.
+The render thread: renders and converts into buffers made once (the only allocation per block
+is the bytes object pyaudio insists on); a source that raises or returns NaN/inf costs a block of
+silence, counted in `errors`; output is clipped to -1..1. With `realtime_priority` it runs in
+SCHED_FIFO. If it dies (an unexpected error), `restart_if_dead()` starts another on the same
+stream. If the device stops taking audio (a JACK server killed, a USB card pulled), the
+blocking write never returns: `stalled_s()` tells the supervisor, which declares the device lost.
+PortAudio cannot close a stream whose device died without hanging (its JACK blocking stop waits
+for the ring to drain), so `stop()` closes in a helper thread and abandons a close that does not
+finish within `close_timeout_s`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
+import threading
 import time
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from device.audio.devices import (
-    OutputDevice,
-    describe_devices,
-    list_output_devices,
-    open_portaudio,
-    resolve_output_device,
+from device.audio.devices import OutputDevice, open_portaudio, resolve_output_device
+from device.audio.output_stats import BlockTimer, OutputStats, describe_error
+from device.audio.portaudio_stream import (
+    PA_OUTPUT_UNDERFLOWED,
+    SAMPLE_FORMATS,
+    blocking_layout,
+    choose_format,
+    open_output_stream,
+    stream_latency,
 )
 from device.audio.realtime import promote_current_thread, thread_scheduling
-from device.audio.source import BlockSource, require_source
+from device.audio.source import require_source
 from device.audio.stream_settings import check_block_frames, check_stream_settings
 from device.errors import AudioDeviceError, ConfigError
 
 if TYPE_CHECKING:
     import pyaudio
 
-SAMPLE_FORMATS = ("auto", "float32", "int16")
-_PA_CONTINUE = 0
-_PA_OUTPUT_UNDERFLOW = 0x4
-_PA_OUTPUT_OVERFLOW = 0x8
-_UNDERRUN_FLAGS = _PA_OUTPUT_UNDERFLOW | _PA_OUTPUT_OVERFLOW
+DEFAULT_RENDER_AHEAD_FRAMES = 256  # 5.3 ms at 48 kHz: four 64-frame blocks
 _INT16_SCALE = np.float32(32767.0)
 _ONE = np.float32(1.0)
 _MINUS_ONE = np.float32(-1.0)
-_INTERVAL_HISTORY = 4096  # callbacks whose spacing is kept for the jitter figures (a power of two)
-
-
-@dataclass(frozen=True)
-class OutputStats:
-    """What a running (or stopped) PyAudioOutput has counted since it started.
-
-    `underruns`: buffers PortAudio flagged as output underflow/overflow (an audible gap).
-    `errors`: buffers the source could not supply (it raised, or gave NaN/inf) and that were
-    played as silence; `last_error` describes the latest. `max_callback_s`: longest time spent
-    inside the callback; `max_interval_s` / `interval_p99_s`: spacing of callback arrivals (the
-    jitter the audio thread saw, GIL waits included). `cpu_load`: PortAudio's own estimate.
-    """
-
-    callbacks: int
-    underruns: int
-    errors: int
-    elapsed_s: float
-    cpu_load: float
-    output_latency_s: float
-    max_callback_s: float
-    max_interval_s: float
-    interval_p99_s: float
-    last_error: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+_RING_SETTLE_S = 0.3  # longest wait for PortAudio's ring to show its size at start
+_RING_POLL_S = 0.005
 
 
 class PyAudioOutput:
-    """Plays a block source on a sound device in PortAudio callback mode.
+    """Plays a block source on a sound device through a render thread and PortAudio's ring.
 
     `device`: None (the default device), a PortAudio index, or part of a device name.
     `channels`: output channels; the mono source is copied to each. `sample_format`: "float32",
-    "int16", or "auto" (float32 when the device takes it, else int16). `pa`: an initialised
+    "int16", or "auto" (float32 when the device takes it). `frames_per_buffer`: the block the
+    source renders. `render_ahead_frames`: how far ahead of the device the ring is kept (the
+    latency this output adds, and the slack a late render can use). `pa`: an initialised
     pyaudio.PyAudio to use (left open); by default one is made at start and terminated at stop.
     """
 
-    def __init__(self, *, sample_rate: int = 48000, frames_per_buffer: int = 128,
+    def __init__(self, *, sample_rate: int = 48000, frames_per_buffer: int = 64,
                  device: int | str | None = None, channels: int = 1, sample_format: str = "auto",
-                 switch_interval_s: float = 0.0002, pa: pyaudio.PyAudio | None = None,
-                 realtime_priority: int | None = None) -> None:
+                 render_ahead_frames: int = DEFAULT_RENDER_AHEAD_FRAMES,
+                 switch_interval_s: float = 0.0005, pa: pyaudio.PyAudio | None = None,
+                 realtime_priority: int | None = None, close_timeout_s: float = 0.4) -> None:
         check_stream_settings(sample_rate, channels)
         check_block_frames(frames_per_buffer)
         if sample_format not in SAMPLE_FORMATS:
             raise ConfigError(f"sample format {sample_format!r} is not one of {', '.join(SAMPLE_FORMATS)}")
+        if isinstance(render_ahead_frames, bool) or not isinstance(render_ahead_frames, int) \
+                or not frames_per_buffer <= render_ahead_frames <= 16 * 8192:
+            raise ConfigError(f"render-ahead of {render_ahead_frames!r} frames must be a whole number from "
+                              f"one block ({frames_per_buffer}) up to {16 * 8192}")
         if not 0.00001 <= switch_interval_s <= 0.005:
             raise ConfigError(
                 f"GIL switch interval {switch_interval_s!r} s must be between 0.00001 and 0.005 s"
@@ -129,56 +109,75 @@ class PyAudioOutput:
         self.channels = channels
         self.requested_device = device
         self.requested_format = sample_format
+        self.render_ahead_frames = render_ahead_frames
         self.switch_interval_s = switch_interval_s
         self.realtime_priority = realtime_priority
+        self.close_timeout_s = close_timeout_s
         self.realtime_problem: str | None = None
-        self.audio_thread_scheduling: str | None = None  # known after the first callback
+        self.audio_thread_scheduling: str | None = None  # known once the render thread runs
         self.device: OutputDevice | None = None
         self.sample_format: str | None = None
+        self.stream_channels = channels
         self._given_pa = pa
         self._pa: pyaudio.PyAudio | None = None
         self._stream: Any = None
-        self._source: BlockSource | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._saved_switch_interval: float | None = None
+        self._timer = BlockTimer()
         self._reset_counters()
 
     # ----------------------------------------------------------------------------------- control
 
     def start(self, source: object) -> PyAudioOutput:
-        """Open the device and start calling `source.render_into` from the audio thread."""
+        """Open the device and start rendering `source` into it from the render thread."""
         if self._stream is not None:
             raise AudioDeviceError("this output is already playing; stop() it before starting it again")
-        self._source = require_source(source)
-        self._render = self._source.render_into  # bound once: a lookup per callback would allocate
+        self._render = require_source(source).render_into
         self._pa = self._given_pa if self._given_pa is not None else open_portaudio()
         try:
             self.device = resolve_output_device(self._pa, self.requested_device, self.channels)
-            self.sample_format = self._choose_format(self._pa, self.device)
+            self.stream_channels, wanted_format = blocking_layout(self.device, self.channels,
+                                                                  self.requested_format)
+            self.sample_format = choose_format(self._pa, self.device, self.sample_rate, self.stream_channels,
+                                               wanted_format)
             self._allocate_buffers()
             self._reset_counters()
             self._saved_switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(min(self._saved_switch_interval, self.switch_interval_s))
-            self._stream = self._open_stream(self._pa, self.device)
+            self._stream = open_output_stream(self._pa, self.device, sample_rate=self.sample_rate,
+                                              channels=self.stream_channels, sample_format=self.sample_format,
+                                              frames_per_buffer=self.frames_per_buffer)
+            self._write_raw = _raw_writer(self._stream)
+            self._available = self._stream.get_write_available
+            self._stopping.clear()
             self._started_at = time.perf_counter()
             self._stream.start_stream()
+            self._start_thread()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """Stop the stream and release the device. Safe to call twice or after a failed start."""
+        """Stop rendering and release the device; never hangs. Safe to call twice or after a failed start."""
+        self._stopping.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(self.close_timeout_s)
+        if self._stream is not None:
+            self._device_clock_at_stop = self._device_clock()
         stream, self._stream = self._stream, None
         if stream is not None:
-            self._final_cpu_load = self._read_cpu_load(stream)
-            self._final_latency = self._read_latency(stream)
             self._stopped_at = time.perf_counter()
-            try:
-                stream.stop_stream()
-            finally:
-                stream.close()
-        if self._pa is not None and self._pa is not self._given_pa:
-            self._pa.terminate()
+            self._final_latency = self._latency(stream)
+            closed = _close_within(stream, self.close_timeout_s)
+            if not closed and self.device_lost is None:
+                self.device_lost = "the device did not let go of the stream when stopped"
+        else:
+            closed = True
+        if self._pa is not None and self._pa is not self._given_pa and closed:
+            self._pa.terminate()  # PortAudio would wait on the stuck stream; leave it to process exit
         self._pa = None
         if self._saved_switch_interval is not None:
             sys.setswitchinterval(self._saved_switch_interval)
@@ -186,7 +185,7 @@ class PyAudioOutput:
 
     @property
     def active(self) -> bool:
-        return self._stream is not None and bool(self._stream.is_active())
+        return self._stream is not None and self.device_lost is None
 
     def __enter__(self) -> PyAudioOutput:
         return self
@@ -195,57 +194,133 @@ class PyAudioOutput:
                  tb: TracebackType | None) -> None:
         self.stop()
 
+    # ------------------------------------------------------------------------------- supervision
+
+    def stalled_s(self) -> float:
+        """Seconds since the render thread last delivered a block (0 before the first one)."""
+        if self._stream is None or not self._last_progress:
+            return 0.0
+        return max(0.0, time.monotonic() - self._last_progress)
+
+    @property
+    def render_thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def restart_if_dead(self) -> BaseException | None:
+        """Start a new render thread if the last one died of an error; return that error."""
+        if self._stream is None or self._stopping.is_set() or self.device_lost is not None \
+                or self.render_thread_alive:
+            return None
+        error = self.thread_error
+        self.thread_restarts += 1
+        self._start_thread()
+        return error
+
     # ------------------------------------------------------------------------------------- stats
 
     @property
     def stats(self) -> OutputStats:
-        stream = self._stream
-        running = stream is not None
+        running = self._stream is not None
         end = time.perf_counter() if running else self._stopped_at
-        intervals = self._intervals[self._intervals > 0.0]  # slots not yet written since a reset are 0
+        device_now = self._device_clock() if running else self._device_clock_at_stop
+        due = 0.0
+        if self._primed and device_now > self._device_clock_at_first_write:
+            # On the device's clock: a dummy JACK driver that wakes late plays fewer periods than
+            # the wall clock says, and a blocking writer cannot be ahead of what the device took.
+            played_s = device_now - self._device_clock_at_first_write
+            due = (self._blocks_at_first_write + self._target_frames / self.frames_per_buffer
+                   + played_s * self.sample_rate / self.frames_per_buffer)
         return OutputStats(
-            callbacks=self._callbacks,
+            blocks=self._blocks,
+            blocks_due=due,
             underruns=self._underruns,
             errors=self._errors,
             elapsed_s=max(0.0, end - self._started_at) if self._started_at else 0.0,
-            cpu_load=self._read_cpu_load(stream) if running else self._final_cpu_load,
-            output_latency_s=self._read_latency(stream) if running else self._final_latency,
-            max_callback_s=self._max_callback,
-            max_interval_s=self._max_interval,
-            interval_p99_s=float(np.percentile(intervals, 99)) if intervals.size else 0.0,
-            last_error=None if self._last_error is None else f"{type(self._last_error).__name__}: "
-                                                              f"{self._last_error}",
+            max_render_s=self._timer.max_render,
+            max_interval_s=self._timer.max_interval,
+            interval_p99_s=self._timer.percentile(99.0),
+            interval_p999_s=self._timer.percentile(99.9),
+            ring_frames=self._ring_frames,
+            render_ahead_frames=self._target_frames,
+            output_latency_s=(self._target_frames / self.sample_rate
+                              + (self._latency(self._stream) if running else self._final_latency)),
+            render_cpu_s=self._render_cpu_s,
+            thread_restarts=self.thread_restarts,
+            last_error=describe_error(self._last_error),
+            device_lost=self.device_lost,
         )
 
     def reset_peaks(self) -> None:
         """Forget the peak timings so far (e.g. after warm-up, when the stream start has settled)."""
-        self._max_callback = 0.0
-        self._max_interval = 0.0
-        self._intervals[:] = 0.0
+        self._timer.reset_peaks()
 
-    # ---------------------------------------------------------------------------------- callback
+    # ------------------------------------------------------------------------------ render thread
 
-    def _callback(self, _in_data: object, frame_count: int, _time_info: object, status: int) -> tuple:
-        arrived = time.perf_counter()
-        count = self._callbacks
-        self._callbacks = count + 1
-        if not count:
-            self._settle_audio_thread()
-        if status & _UNDERRUN_FLAGS:
+    def _start_thread(self) -> None:
+        self.thread_error = None
+        self._thread = threading.Thread(target=self._run, name="latent-render", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        cpu_at_start = time.thread_time()
+        try:
+            if self.realtime_priority is not None:
+                self.realtime_problem = promote_current_thread(self.realtime_priority, fifo=True)
+            self.audio_thread_scheduling = thread_scheduling()
+            if not self._ring_frames:
+                self._learn_ring()
+            while not self._stopping.is_set():
+                self._pace()
+                self._render_block()
+                self._write_block()
+                if not self._blocks & 255:
+                    self._render_cpu_s = self._cpu_before + time.thread_time() - cpu_at_start
+        except _DeviceGone as gone:
+            self.device_lost = str(gone)
+        except BaseException as err:  # reported, and the thread restarted, by the supervisor
+            self.thread_error = err
+            self._last_error = err
+        finally:
+            self._cpu_before += time.thread_time() - cpu_at_start
+            self._render_cpu_s = self._cpu_before
+
+    def _learn_ring(self) -> None:
+        # PortAudio shows its ring's size only through the room it reports: let the device drain
+        # whatever it started with (JACK's ring starts full of silence) and read the room left.
+        deadline = time.monotonic() + _RING_SETTLE_S
+        free, steady = self._room(), 0
+        while steady < 3 and time.monotonic() < deadline and not self._stopping.is_set():
+            time.sleep(_RING_POLL_S)
+            now_free = self._room()
+            steady = steady + 1 if now_free == free else 0
+            free = now_free
+        self._ring_frames = max(free, 1)
+        # A block larger than the ring is written in pieces by the blocking write, which then paces.
+        self._target_frames = max(self.frames_per_buffer, min(self.render_ahead_frames, self._ring_frames))
+
+    def _room(self) -> int:
+        try:
+            free = int(self._available())
+        except OSError as err:
+            raise _DeviceGone(f"the device stopped answering ({err})") from err
+        if free >= self._ring_frames and self._primed and not self._dry:
+            self._dry = True  # the device thread emptied the ring: one gap, counted once
             self._underruns += 1
-        if count:
-            interval = arrived - self._last_arrival
-            self._intervals[count & (_INTERVAL_HISTORY - 1)] = interval
-            if interval > self._max_interval:
-                self._max_interval = interval
-        self._last_arrival = arrived
-        if frame_count != self.frames_per_buffer:
-            # PortAudio promises fixed-size buffers when a size is asked for; if a host API ever
-            # breaks that, keep the stream alive with silence rather than desynchronise the source.
-            self._errors += 1
-            self._last_error = AudioDeviceError(f"PortAudio asked for {frame_count} frames, "
-                                                f"not {self.frames_per_buffer}")
-            return bytes(frame_count * self.channels * self._sample_bytes), _PA_CONTINUE
+        return free
+
+    def _pace(self) -> None:
+        """Sleep until the ring has dropped to the render-ahead target (see the module doc)."""
+        block = self.frames_per_buffer
+        free = self._room()
+        excess = self._ring_frames - free + block - self._target_frames
+        while excess > 0 and not self._stopping.is_set():
+            time.sleep(excess / self.sample_rate)
+            excess = self._ring_frames - self._room() + block - self._target_frames
+            if excess > 0:
+                excess = min(excess, block)  # the device takes whole periods: wait a block at most
+
+    def _render_block(self) -> None:
+        began = time.perf_counter()
         mono = self._mono
         try:
             self._render(mono)
@@ -257,15 +332,25 @@ class PyAudioOutput:
             self._last_error = exc
             mono.fill(0.0)
         self._convert()
-        took = time.perf_counter() - arrived
-        if took > self._max_callback:
-            self._max_callback = took
-        return self._result
+        self._render_s = time.perf_counter() - began
 
-    def _settle_audio_thread(self) -> None:
-        if self.realtime_priority is not None:
-            self.realtime_problem = promote_current_thread(self.realtime_priority, fifo=True)
-        self.audio_thread_scheduling = thread_scheduling()
+    def _write_block(self) -> None:
+        try:
+            # pyaudio takes only bytes (no buffer that can be released): one small copy per block.
+            self._write_raw(self._interleaved.tobytes(), self.frames_per_buffer)
+        except OSError as err:
+            if err.errno != PA_OUTPUT_UNDERFLOWED:
+                raise _DeviceGone(f"the device refused audio ({err})") from err
+            self._underruns += 1  # reported by the device (ALSA); the block was still written
+        now = time.perf_counter()
+        if not self._primed:
+            self._primed = True
+            self._device_clock_at_first_write = self._device_clock()
+            self._blocks_at_first_write = self._blocks
+        self._blocks += 1
+        self._dry = False
+        self._last_progress = time.monotonic()
+        self._timer.delivered(now, self._render_s)
 
     # np.clip is avoided: its Python wrapper makes temporaries on every call; two ufuncs with
     # float32 scalars made once do not.
@@ -289,83 +374,81 @@ class PyAudioOutput:
     # ----------------------------------------------------------------------------------- helpers
 
     def _reset_counters(self) -> None:
-        self._callbacks = 0
+        self._blocks = 0
         self._underruns = 0
         self._errors = 0
         self._last_error: BaseException | None = None
-        self._max_callback = 0.0
-        self._max_interval = 0.0
-        self._last_arrival = 0.0
-        self._intervals = np.zeros(_INTERVAL_HISTORY, dtype=np.float64)
+        self.thread_error: BaseException | None = None
+        self.thread_restarts = 0
+        self.device_lost: str | None = None
+        self._primed = False
+        self._dry = False
+        self._device_clock_at_first_write = 0.0
+        self._device_clock_at_stop = 0.0
+        self._blocks_at_first_write = 0
+        self._last_progress = 0.0
+        self._render_s = 0.0
+        self._render_cpu_s = 0.0
+        self._cpu_before = 0.0
+        self._ring_frames = 0
+        self._target_frames = self.render_ahead_frames
         self._started_at = 0.0
         self._stopped_at = 0.0
-        self._final_cpu_load = 0.0
         self._final_latency = 0.0
+        self._timer.reset()
 
     def _allocate_buffers(self) -> None:
-        frames = self.frames_per_buffer
+        frames, channels = self.frames_per_buffer, self.stream_channels
         self._mono = np.zeros(frames, dtype=np.float32)
         self._mono_column = self._mono[:, None]
         if self.sample_format == "int16":
-            self._interleaved = np.zeros((frames, self.channels), dtype=np.int16)
+            self._interleaved = np.zeros((frames, channels), dtype=np.int16)
             self._convert = self._convert_int16
-            self._sample_bytes = 2
-        elif self.channels == 1:
+        elif channels == 1:
             self._interleaved = self._mono[:, None]
             self._convert = self._convert_float_mono
-            self._sample_bytes = 4
         else:
-            self._interleaved = np.zeros((frames, self.channels), dtype=np.float32)
+            self._interleaved = np.zeros((frames, channels), dtype=np.float32)
             self._convert = self._convert_float_multi
-            self._sample_bytes = 4
-        buffer = self._mono if self._interleaved.base is self._mono else self._interleaved
-        self._result = (buffer, _PA_CONTINUE)
 
-    def _choose_format(self, pa: pyaudio.PyAudio, device: OutputDevice) -> str:
-        import pyaudio as _pyaudio
-
-        candidates = ["float32", "int16"] if self.requested_format == "auto" else [self.requested_format]
-        codes = {"float32": _pyaudio.paFloat32, "int16": _pyaudio.paInt16}
-        reasons = []
-        for name in candidates:
-            try:
-                pa.is_format_supported(self.sample_rate, output_device=device.index,
-                                       output_channels=self.channels, output_format=codes[name])
-                return name
-            except ValueError as exc:
-                reasons.append(f"{name}: {exc.args[0] if exc.args else exc}")
-        raise AudioDeviceError(
-            f"Output device {device.describe()} does not accept {self.channels}-channel "
-            f"{' or '.join(candidates)} audio at {self.sample_rate} Hz ({'; '.join(reasons)}). "
-            f"Try its default rate ({device.default_sample_rate:g} Hz) or another sample format."
-        )
-
-    def _open_stream(self, pa: pyaudio.PyAudio, device: OutputDevice) -> Any:
-        import pyaudio as _pyaudio
-
-        code = _pyaudio.paFloat32 if self.sample_format == "float32" else _pyaudio.paInt16
+    def _device_clock(self) -> float:
+        """The stream's own time in seconds (PortAudio's), 0.0 when it cannot say."""
+        stream = self._stream
         try:
-            return pa.open(rate=self.sample_rate, channels=self.channels, format=code, output=True,
-                           output_device_index=device.index, frames_per_buffer=self.frames_per_buffer,
-                           stream_callback=self._callback)
-        except (OSError, ValueError) as exc:
-            raise AudioDeviceError(
-                f"Could not open output device {device.describe()} at {self.sample_rate} Hz, "
-                f"{self.channels} channels, {self.frames_per_buffer}-frame buffers: {exc}. "
-                "Another program may hold the device (stop it), or the settings may not suit it.\n"
-                f"{describe_devices(list_output_devices(pa))}"
-            ) from exc
-
-    @staticmethod
-    def _read_cpu_load(stream: Any) -> float:
-        try:
-            return float(stream.get_cpu_load())
+            return float(stream.get_time()) if stream is not None else 0.0
         except OSError:
             return 0.0
 
     @staticmethod
-    def _read_latency(stream: Any) -> float:
-        try:
-            return float(stream.get_output_latency())
-        except OSError:
-            return 0.0
+    def _latency(stream: Any) -> float:
+        return stream_latency(stream) if stream is not None else 0.0
+
+
+class _DeviceGone(Exception):
+    """The device stopped taking audio (raised inside the render thread only)."""
+
+
+def _raw_writer(stream: Any) -> Any:
+    """pyaudio's C write for `stream`, without the Python wrapper's per-call frame arithmetic."""
+    from pyaudio import _portaudio
+
+    handle = stream._stream  # the wrapper's own handle; its public write() would recompute sizes
+
+    def write(data: bytes, frames: int) -> None:
+        _portaudio.write_stream(handle, data, frames, True)
+
+    return write
+
+
+def _close_within(stream: Any, timeout_s: float) -> bool:
+    """Stop and close `stream` in a helper thread; False if that did not finish in time."""
+    def close() -> None:
+        with contextlib.suppress(OSError):
+            stream.stop_stream()
+        with contextlib.suppress(OSError):
+            stream.close()
+
+    closer = threading.Thread(target=close, name="latent-close-stream", daemon=True)
+    closer.start()
+    closer.join(timeout_s)
+    return not closer.is_alive()

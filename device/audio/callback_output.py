@@ -1,0 +1,289 @@
+"""The old arrangement: Python renders inside PortAudio's audio thread (audio layer, for comparison).
+
+`CallbackOutput(...).start(source)` has PortAudio's audio thread call `source.render_into(block)`
+for every buffer. It is kept so `latent bench xruns --arrangement callback` can measure it side
+by side with the ring-fed `device.audio.pyaudio_output.CallbackOutput` that the instrument plays
+through, on the same machine and server; the module doc there says why the instrument left it.
+
+The callback is written for an audio thread: it never blocks, logs or raises (a failing source
+costs one block of silence, counted in `errors`); it allocates no buffers in steady state; it
+fills the whole buffer, clipped to -1..1; underruns are PortAudio's status flags. While it plays
+the GIL switch interval is lowered (default 0.2 ms), because the audio thread must take the GIL
+from whichever Python thread holds it before every buffer.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from device.audio.devices import OutputDevice, open_portaudio, resolve_output_device
+from device.audio.output_stats import OutputStats, describe_error
+from device.audio.portaudio_stream import SAMPLE_FORMATS, choose_format, open_output_stream
+from device.audio.realtime import promote_current_thread, thread_scheduling
+from device.audio.source import BlockSource, require_source
+from device.audio.stream_settings import check_block_frames, check_stream_settings
+from device.errors import AudioDeviceError, ConfigError
+
+if TYPE_CHECKING:
+    import pyaudio
+
+_PA_CONTINUE = 0
+_PA_OUTPUT_UNDERFLOW = 0x4
+_PA_OUTPUT_OVERFLOW = 0x8
+_UNDERRUN_FLAGS = _PA_OUTPUT_UNDERFLOW | _PA_OUTPUT_OVERFLOW
+_INT16_SCALE = np.float32(32767.0)
+_ONE = np.float32(1.0)
+_MINUS_ONE = np.float32(-1.0)
+_INTERVAL_HISTORY = 4096  # callbacks whose spacing is kept for the jitter figures (a power of two)
+
+
+class CallbackOutput:
+    """Plays a block source on a sound device in PortAudio callback mode.
+
+    `device`: None (the default device), a PortAudio index, or part of a device name.
+    `channels`: output channels; the mono source is copied to each. `sample_format`: "float32",
+    "int16", or "auto" (float32 when the device takes it, else int16). `pa`: an initialised
+    pyaudio.PyAudio to use (left open); by default one is made at start and terminated at stop.
+    """
+
+    def __init__(self, *, sample_rate: int = 48000, frames_per_buffer: int = 128,
+                 device: int | str | None = None, channels: int = 1, sample_format: str = "auto",
+                 switch_interval_s: float = 0.0002, pa: pyaudio.PyAudio | None = None,
+                 realtime_priority: int | None = None) -> None:
+        check_stream_settings(sample_rate, channels)
+        check_block_frames(frames_per_buffer)
+        if sample_format not in SAMPLE_FORMATS:
+            raise ConfigError(f"sample format {sample_format!r} is not one of {', '.join(SAMPLE_FORMATS)}")
+        if not 0.00001 <= switch_interval_s <= 0.005:
+            raise ConfigError(
+                f"GIL switch interval {switch_interval_s!r} s must be between 0.00001 and 0.005 s"
+            )
+        self.sample_rate = sample_rate
+        self.frames_per_buffer = frames_per_buffer
+        self.channels = channels
+        self.requested_device = device
+        self.requested_format = sample_format
+        self.switch_interval_s = switch_interval_s
+        self.realtime_priority = realtime_priority
+        self.realtime_problem: str | None = None
+        self.audio_thread_scheduling: str | None = None  # known after the first callback
+        self.device: OutputDevice | None = None
+        self.sample_format: str | None = None
+        self._given_pa = pa
+        self._pa: pyaudio.PyAudio | None = None
+        self._stream: Any = None
+        self._source: BlockSource | None = None
+        self._saved_switch_interval: float | None = None
+        self._reset_counters()
+
+    # ----------------------------------------------------------------------------------- control
+
+    def start(self, source: object) -> CallbackOutput:
+        """Open the device and start calling `source.render_into` from the audio thread."""
+        if self._stream is not None:
+            raise AudioDeviceError("this output is already playing; stop() it before starting it again")
+        self._source = require_source(source)
+        self._render = self._source.render_into  # bound once: a lookup per callback would allocate
+        self._pa = self._given_pa if self._given_pa is not None else open_portaudio()
+        try:
+            self.device = resolve_output_device(self._pa, self.requested_device, self.channels)
+            self.sample_format = choose_format(self._pa, self.device, self.sample_rate, self.channels,
+                                               self.requested_format)
+            self._allocate_buffers()
+            self._reset_counters()
+            self._saved_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._saved_switch_interval, self.switch_interval_s))
+            self._stream = open_output_stream(
+                self._pa, self.device, sample_rate=self.sample_rate, channels=self.channels,
+                sample_format=self.sample_format, frames_per_buffer=self.frames_per_buffer,
+                callback=self._callback)
+            self._started_at = time.perf_counter()
+            self._stream.start_stream()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the stream and release the device. Safe to call twice or after a failed start."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            self._final_cpu_load = self._read_cpu_load(stream)
+            self._final_latency = self._read_latency(stream)
+            self._stopped_at = time.perf_counter()
+            try:
+                stream.stop_stream()
+            finally:
+                stream.close()
+        if self._pa is not None and self._pa is not self._given_pa:
+            self._pa.terminate()
+        self._pa = None
+        if self._saved_switch_interval is not None:
+            sys.setswitchinterval(self._saved_switch_interval)
+            self._saved_switch_interval = None
+
+    @property
+    def active(self) -> bool:
+        return self._stream is not None and bool(self._stream.is_active())
+
+    def __enter__(self) -> CallbackOutput:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------------- stats
+
+    @property
+    def stats(self) -> OutputStats:
+        stream = self._stream
+        running = stream is not None
+        end = time.perf_counter() if running else self._stopped_at
+        intervals = self._intervals[self._intervals > 0.0]  # slots not yet written since a reset are 0
+        elapsed = max(0.0, end - self._started_at) if self._started_at else 0.0
+        return OutputStats(
+            blocks=self._callbacks,
+            blocks_due=elapsed * self.sample_rate / self.frames_per_buffer,
+            underruns=self._underruns,
+            errors=self._errors,
+            elapsed_s=elapsed,
+            max_render_s=self._max_callback,
+            max_interval_s=self._max_interval,
+            interval_p99_s=float(np.percentile(intervals, 99)) if intervals.size else 0.0,
+            interval_p999_s=float(np.percentile(intervals, 99.9)) if intervals.size else 0.0,
+            ring_frames=0,
+            render_ahead_frames=0,
+            output_latency_s=self._read_latency(stream) if running else self._final_latency,
+            render_cpu_s=self._callback_cpu_s,
+            thread_restarts=0,
+            last_error=describe_error(self._last_error),
+            device_lost=None,
+        )
+
+    def reset_peaks(self) -> None:
+        """Forget the peak timings so far (e.g. after warm-up, when the stream start has settled)."""
+        self._max_callback = 0.0
+        self._max_interval = 0.0
+        self._intervals[:] = 0.0
+
+    # ---------------------------------------------------------------------------------- callback
+
+    def _callback(self, _in_data: object, frame_count: int, _time_info: object, status: int) -> tuple:
+        arrived = time.perf_counter()
+        cpu_at_start = time.thread_time()
+        count = self._callbacks
+        self._callbacks = count + 1
+        if not count:
+            self._settle_audio_thread()
+        if status & _UNDERRUN_FLAGS:
+            self._underruns += 1
+        if count:
+            interval = arrived - self._last_arrival
+            self._intervals[count & (_INTERVAL_HISTORY - 1)] = interval
+            if interval > self._max_interval:
+                self._max_interval = interval
+        self._last_arrival = arrived
+        if frame_count != self.frames_per_buffer:
+            # PortAudio promises fixed-size buffers when a size is asked for; if a host API ever
+            # breaks that, keep the stream alive with silence rather than desynchronise the source.
+            self._errors += 1
+            self._last_error = AudioDeviceError(f"PortAudio asked for {frame_count} frames, "
+                                                f"not {self.frames_per_buffer}")
+            return bytes(frame_count * self.channels * self._sample_bytes), _PA_CONTINUE
+        mono = self._mono
+        try:
+            self._render(mono)
+            # One BLAS dot (well under a microsecond, no temporary) catches any NaN or inf in the block.
+            if not math.isfinite(mono.dot(mono)):
+                raise ValueError("source produced NaN or infinite samples")
+        except Exception as exc:  # any failure of the source must cost one block, never the stream
+            self._errors += 1
+            self._last_error = exc
+            mono.fill(0.0)
+        self._convert()
+        self._callback_cpu_s += time.thread_time() - cpu_at_start
+        took = time.perf_counter() - arrived
+        if took > self._max_callback:
+            self._max_callback = took
+        return self._result
+
+    def _settle_audio_thread(self) -> None:
+        if self.realtime_priority is not None:
+            self.realtime_problem = promote_current_thread(self.realtime_priority, fifo=True)
+        self.audio_thread_scheduling = thread_scheduling()
+
+    # np.clip is avoided: its Python wrapper makes temporaries on every call; two ufuncs with
+    # float32 scalars made once do not.
+    def _clip(self) -> None:
+        np.minimum(self._mono, _ONE, out=self._mono)
+        np.maximum(self._mono, _MINUS_ONE, out=self._mono)
+
+    def _convert_float_mono(self) -> None:
+        self._clip()
+
+    def _convert_float_multi(self) -> None:
+        self._clip()
+        np.copyto(self._interleaved, self._mono_column)
+
+    def _convert_int16(self) -> None:
+        self._clip()
+        np.multiply(self._mono, _INT16_SCALE, out=self._mono)
+        np.rint(self._mono, out=self._mono)
+        np.copyto(self._interleaved, self._mono_column, casting="unsafe")
+
+    # ----------------------------------------------------------------------------------- helpers
+
+    def _reset_counters(self) -> None:
+        self._callbacks = 0
+        self._underruns = 0
+        self._errors = 0
+        self._last_error: BaseException | None = None
+        self._max_callback = 0.0
+        self._max_interval = 0.0
+        self._last_arrival = 0.0
+        self._intervals = np.zeros(_INTERVAL_HISTORY, dtype=np.float64)
+        self._started_at = 0.0
+        self._stopped_at = 0.0
+        self._final_cpu_load = 0.0
+        self._final_latency = 0.0
+        self._callback_cpu_s = 0.0
+
+    def _allocate_buffers(self) -> None:
+        frames = self.frames_per_buffer
+        self._mono = np.zeros(frames, dtype=np.float32)
+        self._mono_column = self._mono[:, None]
+        if self.sample_format == "int16":
+            self._interleaved = np.zeros((frames, self.channels), dtype=np.int16)
+            self._convert = self._convert_int16
+            self._sample_bytes = 2
+        elif self.channels == 1:
+            self._interleaved = self._mono[:, None]
+            self._convert = self._convert_float_mono
+            self._sample_bytes = 4
+        else:
+            self._interleaved = np.zeros((frames, self.channels), dtype=np.float32)
+            self._convert = self._convert_float_multi
+            self._sample_bytes = 4
+        buffer = self._mono if self._interleaved.base is self._mono else self._interleaved
+        self._result = (buffer, _PA_CONTINUE)
+
+    @staticmethod
+    def _read_cpu_load(stream: Any) -> float:
+        try:
+            return float(stream.get_cpu_load())
+        except OSError:
+            return 0.0
+
+    @staticmethod
+    def _read_latency(stream: Any) -> float:
+        try:
+            return float(stream.get_output_latency())
+        except OSError:
+            return 0.0
