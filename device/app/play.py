@@ -41,8 +41,9 @@ class PlaySettings:
     channels: int = 1
     map_file: Path | None = None
     pins_file: Path | None = None
-    # Polls as often as this, or as fast as the bus allows (a Pi's I2C poll takes ~2 ms at 400 kHz).
-    control_rate: float = 2000.0
+    # Periodic sensor polls a second, for the continuous controls (bends, touch pressure); a touch
+    # wakes the control thread at once through the MPR121's IRQ line (device.app.control_thread).
+    control_rate: float = 200.0
     seed: int = 0
     store: Path | None = None  # model store to play from, watch for flashes and keep on trial
     realtime: bool = False  # live: audio, control and watcher threads in a real-time class
@@ -216,6 +217,9 @@ def play_live(settings: PlaySettings, seconds: float | None,
                 watcher.start()
             report(f"playing {rig.bundle_path.name} on {output.device.describe() if output.device else '?'} "
                    f"({settings.sensors} sensors); Ctrl-C to stop")
+            irq_problem = getattr(rig.sensors, "activity_problem", None)
+            if irq_problem:
+                report(irq_problem)
             started = time.monotonic()
             if settings.realtime:
                 report_realtime(output, control, watcher, report)
@@ -290,6 +294,7 @@ def live_control(rig: Rig, settings: PlaySettings) -> Any:
     from device.app.control_thread import ControlThread
 
     return ControlThread(rig.control_step, rate_hz=settings.control_rate,
+                         wait=getattr(rig.sensors, "wait_for_activity", None),
                          realtime_priority=realtime_priorities(settings)["control"])
 
 

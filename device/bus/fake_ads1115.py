@@ -7,15 +7,18 @@ pair chosen by MUX, with the full-scale range chosen by PGA; reading config show
 converting and 1 when idle; in continuous mode the conversion register follows the inputs.
 Conversions see the voltage set on each input plus a little seeded noise.
 
-Simplified: a single-shot conversion completes after `conversion_reads` config reads (0 by
-default: at once, so polling is fast; the real part takes 1/data-rate seconds), the data rate
-does not change the noise, and the comparator never drives ALERT/RDY.
+Given a `clock`, a single-shot conversion is done 1/data-rate seconds after the write that
+started it (1.16 ms at 860 SPS), as on the real part; without one it is done at once, so unit
+tests poll fast. Simplified: a conversion takes the inputs as they are when it is first looked
+at after it is done (no integration window), the data rate does not change the noise, and the
+comparator never drives ALERT/RDY.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from device.bus import registers as r
@@ -43,17 +46,17 @@ class FlexDivider:
 
 
 class FakeADS1115:
-    """The chip with what is wired to its four inputs (volts, all 0 at start)."""
+    """The chip with what is wired to its four inputs (volts, all 0 at start). `clock` (seconds,
+    e.g. time.monotonic) times single-shot conversions; None finishes them at once."""
 
     def __init__(self, *, seed: int = 0, noise_volts: float = 0.0003, divider: FlexDivider | None = None,
-                 conversion_reads: int = 0) -> None:
-        if noise_volts < 0 or conversion_reads < 0:
-            raise SimulationError(f"noise_volts and conversion_reads must be >= 0, got {noise_volts}, "
-                                  f"{conversion_reads}")
+                 clock: Callable[[], float] | None = None) -> None:
+        if noise_volts < 0:
+            raise SimulationError(f"noise_volts must be >= 0, got {noise_volts}")
         self._rng = random.Random(seed)
         self.noise_volts = float(noise_volts)
         self.divider = divider or FlexDivider()
-        self.conversion_reads = conversion_reads
+        self.clock = clock
         self._volts = [0.0] * ADC_INPUTS
         self.conversions = 0
         self.power_on_reset()
@@ -84,8 +87,9 @@ class FakeADS1115:
         self._thresholds = {r.ADS1115_LO_THRESH: r.ADS1115_LO_THRESH_RESET,
                             r.ADS1115_HI_THRESH: r.ADS1115_HI_THRESH_RESET}
         self._result = 0
-        self._pending = 0
-        self._busy_reads = 0
+        self._converting = False
+        self._started_config = 0  # the config word that started the conversion under way
+        self._done_at = 0.0
 
     def write(self, data: bytes) -> None:
         if not data:
@@ -105,35 +109,49 @@ class FakeADS1115:
         # The chip keeps shifting out the same register for longer reads.
         return (pair * (count // 2 + 1))[:count]
 
+    @staticmethod
+    def conversion_seconds(config: int) -> float:
+        """How long a single-shot conversion takes at the data rate in `config`: 1/SPS."""
+        return 1.0 / r.ADS1115_DATA_RATES[(config & r.ADS1115_DR_MASK) >> r.ADS1115_DR_SHIFT]
+
+    @property
+    def converting(self) -> bool:
+        """True while a single-shot conversion is under way (OS reads 0)."""
+        self._finish_if_done()
+        return self._converting
+
     def _write_config(self, value: int) -> None:
         self._config = value & ~r.ADS1115_OS
         if value & r.ADS1115_OS and value & r.ADS1115_MODE_SINGLE:
-            self._pending = self._convert()
-            self._busy_reads = self.conversion_reads
-            if not self._busy_reads:
-                self._result = self._pending
+            self._converting = True
+            self._started_config = self._config
+            if self.clock is not None:
+                self._done_at = self.clock() + self.conversion_seconds(self._config)
+
+    def _finish_if_done(self) -> None:
+        if self._converting and (self.clock is None or self.clock() >= self._done_at):
+            self._converting = False
+            self._result = self._convert(self._started_config)
 
     def _register(self, pointer: int) -> int:
         if pointer == r.ADS1115_CONFIG:
-            if self._busy_reads:
-                self._busy_reads -= 1
-                if not self._busy_reads:
-                    self._result = self._pending  # done: this read still saw OS = 0
-                return self._config
-            return self._config | r.ADS1115_OS
+            self._finish_if_done()
+            return self._config if self._converting else self._config | r.ADS1115_OS
         if pointer == r.ADS1115_CONVERSION:
             if not self._config & r.ADS1115_MODE_SINGLE:
-                self._result = self._convert()
+                self._result = self._convert(self._config)
+            else:
+                self._finish_if_done()  # until then the register holds the previous result
             return self._result
         return self._thresholds[pointer]
 
-    def _convert(self) -> int:
+    def _convert(self, config: int) -> int:
         self.conversions += 1
-        positive, negative = r.ADS1115_MUX_INPUTS[(self._config & r.ADS1115_MUX_MASK) >> r.ADS1115_MUX_SHIFT]
+        positive, negative = r.ADS1115_MUX_INPUTS[(config & r.ADS1115_MUX_MASK) >> r.ADS1115_MUX_SHIFT]
         volts = self._volts[positive] - (self._volts[negative] if negative is not None else 0.0)
         if self.noise_volts:
             volts += self._rng.gauss(0.0, self.noise_volts)
-        full_scale = r.ADS1115_PGA_FULL_SCALE[(self._config & r.ADS1115_PGA_MASK) >> r.ADS1115_PGA_SHIFT]
+        full_scale = r.ADS1115_PGA_FULL_SCALE[(config & r.ADS1115_PGA_MASK) >> r.ADS1115_PGA_SHIFT]
         code = min(max(math.floor(volts / full_scale * 32768.0), -32768), 32767)
         return code & 0xFFFF
 

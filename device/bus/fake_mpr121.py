@@ -5,20 +5,27 @@ and soft reset (0x80 <- 0x63) leave CONFIG1 = 0x10 and CONFIG2 = 0x24, configura
 are ignored in run mode (ECR electrode bits non-zero), run mode starts with the baseline
 loaded from the first measurement (ECR CL bits 1x), filtered data (0x04..) are 10-bit
 little-endian words, baseline bytes (0x1E..) hold the baseline >> 2, touch status (0x00/0x01)
-follows the touch/release thresholds (0x41..) with hysteresis, reads auto-increment.
+follows the touch/release thresholds (0x41..) with hysteresis, reads auto-increment, and the
+IRQ output (`irq`) is pulled low when the touch status changes and released when the host
+reads a touch status register (0x00 or 0x01).
 
-Simplified: a fresh measurement at every read instead of every ESI period (the fake is fast
-on purpose), no debounce, no out-of-range detection, and baseline tracking only upwards
-(untouched data above the baseline pull it up at once), which is what matters after a touch
-that was present when the chip started.
+Simplified: a fresh measurement at every read, and at every touch or release in run mode (so
+the IRQ follows a finger at once), instead of every ESI period; no debounce, no out-of-range
+detection, and baseline tracking only upwards (untouched data above the baseline pull it up at
+once), which is what matters after a touch that was present when the chip started. A real
+MPR121 reports a touch a few milliseconds after the finger lands (ESI period, filters), which
+no figure measured on the fake includes. Bus reads and finger changes may come from different
+threads (a control thread polling, a test touching), so both take the chip's lock.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 
 from device.bus import registers as r
 from device.bus.fake_register_chip import FakeRegisterChip
+from device.bus.irq_line import FakeIrqLine
 from device.errors import SimulationError
 
 NOISE_TABLE = 4099
@@ -53,6 +60,8 @@ class FakeMPR121(FakeRegisterChip):
         # draw per refresh instead of twelve keeps the fake cheap at kilohertz poll rates.
         self._noise = [round(self._rng.gauss(0.0, noise)) for _ in range(NOISE_TABLE)] if noise else [0]
         self.soft_resets = 0
+        self.irq = FakeIrqLine()
+        self._lock = threading.RLock()
         super().__init__({r.MPR121_CONFIG1: r.MPR121_CONFIG1_RESET,
                           r.MPR121_CONFIG2: r.MPR121_CONFIG2_RESET})
 
@@ -62,8 +71,13 @@ class FakeMPR121(FakeRegisterChip):
         self._check_electrode(electrode)
         if not 0.0 <= amount <= 1.0:
             raise SimulationError(f"touch amount must be in 0..1, got {amount} for electrode {electrode}")
-        self._amounts[electrode] = float(amount)
-        self._levels[electrode] = round(self.rest_counts[electrode] - amount * self.touch_depth)
+        with self._lock:
+            level = round(self.rest_counts[electrode] - amount * self.touch_depth)
+            changed = level != self._levels[electrode]
+            self._amounts[electrode] = float(amount)
+            self._levels[electrode] = level
+            if changed and self.running:
+                self._refresh()  # the chip measures while the finger is there: IRQ at once
 
     def release(self, electrode: int) -> None:
         self.touch(electrode, 0.0)
@@ -79,9 +93,19 @@ class FakeMPR121(FakeRegisterChip):
 
     # --- chip behaviour --------------------------------------------------------------------
     def power_on_reset(self) -> None:
-        super().power_on_reset()
-        self._baseline = [0] * r.MPR121_ELECTRODES
-        self._touched = [False] * r.MPR121_ELECTRODES
+        with self._lock:
+            super().power_on_reset()
+            self._baseline = [0] * r.MPR121_ELECTRODES
+            self._touched = [False] * r.MPR121_ELECTRODES
+            self.irq.release()
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            super().write(data)
+
+    def read(self, count: int) -> bytes:
+        with self._lock:
+            return super().read(count)
 
     def _store(self, register: int, value: int) -> None:
         if register == r.MPR121_SOFT_RESET:
@@ -118,6 +142,8 @@ class FakeMPR121(FakeRegisterChip):
     def _before_read(self, start: int, count: int) -> None:
         if self.running and start < r.MPR121_DATA_END:
             self._refresh()
+        if start <= r.MPR121_TOUCH_STATUS + 1 and count > 0:
+            self.irq.release()  # the host has read the touch status
 
     def _refresh(self) -> None:
         """One new measurement of every enabled electrode, then touch status and baseline tracking."""
@@ -144,6 +170,8 @@ class FakeMPR121(FakeRegisterChip):
                 status |= 1 << electrode
             elif tracking and measured > baseline + 3:
                 self._set_baseline(electrode, measured)
+        if status != regs[r.MPR121_TOUCH_STATUS] | (regs[r.MPR121_TOUCH_STATUS + 1] << 8):
+            self.irq.assert_()
         regs[r.MPR121_TOUCH_STATUS] = status & 0xFF
         regs[r.MPR121_TOUCH_STATUS + 1] = status >> 8
 

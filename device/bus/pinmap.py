@@ -2,9 +2,9 @@
 
 Everything the code needs to know about the wiring comes from this file: the I2C bus, the
 addresses and settings of the two sensor chips, which ADC input is which flex sensor, and the
-BCM GPIO numbers of the buttons and LEDs. Every key is required and unknown keys are refused
-(a typo must not silently fall back to a default); each problem is a `ConfigError` naming the
-file and the key.
+BCM GPIO numbers of the touch chip's IRQ line, the buttons and the LEDs. Every key is required
+and unknown keys are refused (a typo must not silently fall back to a default); each problem is
+a `ConfigError` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class TouchChipPins:
     address: int
     touch_threshold: int
     release_threshold: int
+    # BCM GPIO of the chip's open-drain IRQ output (low while a touch change is unread). Optional:
+    # pin maps written before the line was wired have none, and touches are then polled.
+    irq: int | None
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ def parse_pin_map(data: Mapping[str, Any], source: str = "pins.toml") -> PinMap:
         address=touch.choice("address", r.MPR121_ADDRESSES, hex_values=True),
         touch_threshold=touch.integer("touch_threshold", 1, 255),
         release_threshold=touch.integer("release_threshold", 0, 254),
+        irq=touch.gpio("irq", reserved) if "irq" in touch.data else None,
     )
     if touch_pins.release_threshold >= touch_pins.touch_threshold:
         raise touch.error("release_threshold", touch_pins.release_threshold,
@@ -141,15 +145,22 @@ def parse_pin_map(data: Mapping[str, Any], source: str = "pins.toml") -> PinMap:
                      buttons=button_pins, leds=led_pins, reserved=reserved, source=source)
     for table in (top, i2c, touch, flex, inputs_table, buttons, leds, reserved_table):
         table.refuse_unknown()
-    _refuse_shared_gpios(pin_map, buttons, leds)
+    _refuse_shared_gpios(pin_map, touch, buttons, leds)
     return pin_map
 
 
-def _refuse_shared_gpios(pin_map: PinMap, buttons: _Table, leds: _Table) -> None:
+def _refuse_shared_gpios(pin_map: PinMap, touch: _Table, buttons: _Table, leds: _Table) -> None:
     owners: dict[int, str] = {}
-    for table, names in ((buttons, ("preset", "freeze", "recalibrate")), (leds, ("status", "touch"))):
+    users: tuple[tuple[_Table, Any, tuple[str, ...]], ...] = (
+        (touch, pin_map.mpr121, ("irq",)),
+        (buttons, pin_map.buttons, ("preset", "freeze", "recalibrate")),
+        (leds, pin_map.leds, ("status", "touch")),
+    )
+    for table, pins, names in users:
         for name in names:
-            gpio = getattr(pin_map.buttons if table is buttons else pin_map.leds, name)
+            gpio = getattr(pins, name)
+            if gpio is None:
+                continue
             if gpio in owners:
                 raise table.error(name, gpio, f"GPIO{gpio} is already used by {owners[gpio]}")
             owners[gpio] = table.dotted(name)

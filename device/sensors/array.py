@@ -3,12 +3,19 @@
 
 An unplugged sensor must never stop the sound, so `poll()` never raises for a bus error. When
 a chip's read fails, its channels keep their last good values and are marked stale. After
-`fail_limit` failures in a row (10 polls, ~10 ms at 1 kHz: a cable glitch, even one losing a
-tenth of all transactions, almost never fails ten in a row; an unplugged chip does), or at once
+`fail_limit` failures in a row (10 polls: a cable glitch, even one losing a tenth of all
+transactions, almost never fails ten in a row; an unplugged chip does), or at once
 when the chip reports that it was reset, the chip is considered lost: its driver is dropped and
 re-created (which resets and configures the chip) on a later poll, retrying with a backoff that
 doubles from `backoff_min` up to `backoff_max` seconds while the bus stays silent. Counters for
 status pages and tests come from `status()`.
+
+A chip reader with an `irq` line (the MPR121) lets the control loop sleep until something is
+touched: `wait_for_activity` blocks on the line, and the poll after it reports activity reads
+only that chip, so a note-on does not wait for the ADC. The line is trusted only while its chip
+is connected and only when it was asserted anew since the last read of the chip (a line still
+low after the read that should have released it is stuck: a shorted wire, a chip that stopped
+answering); otherwise the wait simply sleeps its timeout, so no fault can make it hang or spin.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from device.bus.irq_line import IrqLine
 from device.errors import ChipIdentityError, ConfigError, SensorError
 from device.sensors.chip import ChipReader
 from device.sensors.frame import SensorFrame
@@ -41,8 +50,13 @@ class ChipStatus:
 
 @dataclass(frozen=True)
 class SensorStatus:
+    """`polls` counts every poll, `activity_polls` those that followed a wake-up by a chip's IRQ
+    (reading that chip only), `stuck_irq_waits` waits that found the line stuck and slept instead."""
+
     polls: int
     chips: tuple[ChipStatus, ...]
+    activity_polls: int = 0
+    stuck_irq_waits: int = 0
 
     @property
     def failed_reads(self) -> int:
@@ -80,6 +94,7 @@ class _ChipLink:
         self.reinits = 0
         self.ever_connected = False
         self.last_error: str | None = None
+        self.fresh = False  # whether the last poll of this chip got its values
 
     def connect(self) -> None:
         self.reader.connect()
@@ -139,12 +154,14 @@ class SensorArray:
     raises its `SensorError` so a wiring fault is reported before anything plays; without it,
     a missing chip's channels stay stale (value 0) until it answers. A chip that answers as
     the wrong part always raises `ChipIdentityError` at start: retrying cannot fix that.
-    `clock` gives frame timestamps and paces reconnection attempts.
+    `clock` gives frame timestamps and paces reconnection attempts; `sleep` is how
+    `wait_for_activity` waits when there is no line to wait on.
     """
 
     def __init__(self, readers: Sequence[ChipReader], *, clock: Callable[[], float] = time.monotonic,
                  fail_limit: int = 10, backoff_min: float = 0.02, backoff_max: float = 1.0,
-                 require_all: bool = True, on_close: Callable[[], None] | None = None) -> None:
+                 require_all: bool = True, on_close: Callable[[], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         if fail_limit < 1 or not 0 < backoff_min <= backoff_max:
             raise ConfigError(f"need fail_limit >= 1 and 0 < backoff_min <= backoff_max, got {fail_limit}, "
                               f"{backoff_min}, {backoff_max}")
@@ -156,7 +173,16 @@ class SensorArray:
         self._values: dict[str, float] = dict.fromkeys(names, 0.0)
         self.channels: tuple[str, ...] = tuple(names)
         self._on_close = on_close
+        self._sleep = sleep
         self._polls = 0
+        self._activity_polls = 0
+        self._stuck_waits = 0
+        # The first chip with an IRQ line wakes the control loop (one line is all a loop can wait on).
+        self._irq_link = next((link for link in self._links if _irq_of(link.reader) is not None), None)
+        self._irq: IrqLine | None = _irq_of(self._irq_link.reader) if self._irq_link is not None else None
+        self._edges_read: int | None = None  # the line's edge count when its chip was last read
+        self._activity = False
+        self.activity_problem: str | None = None  # why a wired IRQ line could not be opened, if so
         now = clock()
         for link in self._links:
             try:
@@ -169,21 +195,57 @@ class SensorArray:
                 link.connect_failed(now, err)
 
     def poll(self) -> SensorFrame:
+        """Read every chip (after an activity wake-up: only the one that signalled) into a frame."""
         now = self._clock()
         values = self._values
         stale = EMPTY
+        only = self._irq_link if self._activity else None
+        self._activity = False
+        if only is not None:
+            self._activity_polls += 1
         for link in self._links:
-            if not link.poll(now, values):
+            if only is None or link is only:
+                if link is self._irq_link:
+                    assert self._irq is not None
+                    self._edges_read = self._irq.edges  # before the read, which releases the line
+                link.fresh = link.poll(now, values)
+            if not link.fresh:  # a chip skipped this time keeps its values and its stale flag
                 stale = link.stale_set if not stale else stale | link.stale_set
         self._polls += 1
         return SensorFrame(now, dict(values), stale)
+
+    @property
+    def has_activity_line(self) -> bool:
+        """True when a chip's IRQ line can wake `wait_for_activity` (else it only sleeps)."""
+        return self._irq is not None
+
+    def wait_for_activity(self, timeout_s: float) -> bool:
+        """Block until the touch chip signals a change (True) or `timeout_s` passes (False).
+
+        Never spins and never hangs: without a line, while its chip is not connected, or while the
+        line is stuck, this sleeps `timeout_s` and returns False. After True, the next `poll()`
+        reads only the chip that signalled."""
+        line, link = self._irq, self._irq_link
+        if line is None or link is None or not link.reader.connected:
+            self._sleep(max(timeout_s, 0.0))
+            return False
+        if line.asserted and line.edges == self._edges_read:
+            # Still low since the read that should have released it: stuck, not a new touch.
+            self._stuck_waits += 1
+            self._sleep(max(timeout_s, 0.0))
+            return False
+        if line.wait(timeout_s):
+            self._activity = True
+            return True
+        return False
 
     @property
     def readers(self) -> tuple[ChipReader, ...]:
         return tuple(link.reader for link in self._links)
 
     def status(self) -> SensorStatus:
-        return SensorStatus(self._polls, tuple(link.status() for link in self._links))
+        return SensorStatus(self._polls, tuple(link.status() for link in self._links), self._activity_polls,
+                            self._stuck_waits)
 
     def close(self) -> None:
         for link in self._links:
@@ -191,3 +253,9 @@ class SensorArray:
         if self._on_close is not None:
             on_close, self._on_close = self._on_close, None
             on_close()
+
+
+def _irq_of(reader: Any) -> IrqLine | None:
+    """A reader's IRQ line, if it has one wired (`TouchSensor.irq`)."""
+    line: IrqLine | None = getattr(reader, "irq", None)
+    return line

@@ -1,10 +1,13 @@
 """Reads the twelve MPR121 touch electrodes (sensors layer).
 
 The Adafruit driver `adafruit_mpr121.MPR121` resets and configures the chip and checks its
-identity; polling then reads all twelve filtered measurements in one auto-increment block
-read instead of the driver's one transaction per electrode (24 on a full poll), because the
-poll loop runs at ~1 kHz and each transaction costs bus time. Baselines change slowly and are
-read every `housekeeping_every` polls, together with the ECR register: if the chip stopped
+identity; polling then reads the touch status and all twelve filtered measurements in one
+auto-increment block read (0x00..0x1B, 28 bytes, ~0.7 ms at 400 kHz) instead of the driver's
+one transaction per electrode (24 on a full poll), because each transaction costs bus time.
+Reading the status is what releases the chip's IRQ line (`irq`), which wakes the control loop
+when the touch status changes; the channel values come from the measurements. Baselines change
+slowly and are read every `housekeeping_every` polls (put off by a poll while the IRQ is low, so
+a touch's read stays one transaction), together with the ECR register: if the chip stopped
 measuring (a supply glitch resets it), the read raises SensorError so the array re-initialises it.
 Channel "eN" = baseline - filtered data: ~0 untouched, rising with touch (~60 at a firm touch).
 """
@@ -18,6 +21,7 @@ import adafruit_mpr121
 from adafruit_bus_device.i2c_device import I2CDevice
 
 from device.bus import registers as r
+from device.bus.irq_line import IrqLine
 from device.bus.retry import RetryingI2C
 from device.errors import ChipIdentityError, ConfigError, SensorError
 from device.sensors.chip import devices_answering, probe
@@ -29,13 +33,14 @@ WIRING_HINT = ("Check SDA/SCL/3V3/GND to the MPR121 board and that [mpr121].addr
 
 
 class TouchSensor:
-    """One MPR121 on `i2c` (a busio.I2C or a fake): channels e0..e11."""
+    """One MPR121 on `i2c` (a busio.I2C or a fake): channels e0..e11. `irq` is its IRQ output,
+    if wired; `touch_status` holds the status bits (bit i = electrode i) of the last read."""
 
     name = "mpr121"
 
     def __init__(self, i2c: Any, *, address: int = 0x5A, touch_threshold: int = DRIVER_TOUCH_THRESHOLD,
                  release_threshold: int = DRIVER_RELEASE_THRESHOLD, housekeeping_every: int = 16,
-                 init_retries: int = 3) -> None:
+                 init_retries: int = 3, irq: IrqLine | None = None) -> None:
         if address not in r.MPR121_ADDRESSES:
             raise ConfigError(f"MPR121 address 0x{address:02X} is impossible: the chip answers at "
                               "0x5A..0x5D only")
@@ -50,18 +55,22 @@ class TouchSensor:
         self.release_threshold = release_threshold
         self.housekeeping_every = housekeeping_every
         self.init_retries = init_retries
+        self.irq = irq
+        self.touch_status = 0
         self.driver: adafruit_mpr121.MPR121 | None = None
         self._bus = RetryingI2C(i2c)
         self._device = I2CDevice(self._bus, address, probe=False)
-        self._filtered_register = bytes((r.MPR121_FILTERED_DATA,))
+        self._status_register = bytes((r.MPR121_TOUCH_STATUS,))
         self._baseline_register = bytes((r.MPR121_BASELINE,))
         self._ecr_register = bytes((r.MPR121_ECR,))
-        self._filtered = bytearray(2 * r.MPR121_ELECTRODES)
+        # Touch status (2 bytes), out-of-range status (2), then the filtered data (2 per electrode).
+        self._block = bytearray(r.MPR121_FILTERED_DATA + 2 * r.MPR121_ELECTRODES)
         self._baseline_bytes = bytearray(r.MPR121_ELECTRODES)
         self._ecr = bytearray(1)
         self._baselines: tuple[int, ...] = (0,) * r.MPR121_ELECTRODES
-        self._unpack = struct.Struct(f"<{r.MPR121_ELECTRODES}H").unpack
-        self._polls = 0
+        self._unpack = struct.Struct(f"<H{r.MPR121_FILTERED_DATA - 2}x{r.MPR121_ELECTRODES}H").unpack
+        self._until_housekeeping = 0  # reads before the next housekeeping; 0: the next read does it
+        self._have_baselines = False
 
     @property
     def connected(self) -> bool:
@@ -83,20 +92,25 @@ class TouchSensor:
             except (OSError, ValueError) as err:  # ValueError: the driver's own probe found nothing
                 raise SensorError(f"the MPR121 at 0x{self.address:02X} stopped answering while being "
                                   f"reset and configured ({err}). {WIRING_HINT}") from err
-        self._polls = 0
+        self._until_housekeeping = 0
+        self._have_baselines = False
         self.driver = driver
 
     def disconnect(self) -> None:
         self.driver = None
 
     def read(self, values: dict[str, float]) -> None:
-        if self._polls % self.housekeeping_every == 0:
+        # A read that a touch caused (IRQ low) puts housekeeping off to the next one: the note goes first.
+        touch_waiting = self.irq is not None and self.irq.asserted and self._have_baselines
+        if self._until_housekeeping <= 0 and not touch_waiting:
             self._housekeeping()
-        self._polls += 1
+            self._until_housekeeping = self.housekeeping_every
+        self._until_housekeeping -= 1
         with self._device as device:
-            device.write_then_readinto(self._filtered_register, self._filtered)
-        for name, baseline, filtered in zip(self.channels, self._baselines, self._unpack(self._filtered),
-                                            strict=True):
+            device.write_then_readinto(self._status_register, self._block)
+        status, *filtered_data = self._unpack(self._block)
+        self.touch_status = status & ((1 << r.MPR121_ELECTRODES) - 1)
+        for name, baseline, filtered in zip(self.channels, self._baselines, filtered_data, strict=True):
             values[name] = float(baseline - (filtered & r.MPR121_DATA_MAX))
 
     def _housekeeping(self) -> None:
@@ -107,6 +121,7 @@ class TouchSensor:
                                   f"0x{self._ecr[0]:02X}): it was reset, probably by a supply glitch")
             device.write_then_readinto(self._baseline_register, self._baseline_bytes)
         self._baselines = tuple(b << 2 for b in self._baseline_bytes)
+        self._have_baselines = True
 
     def _identity_error(self) -> ChipIdentityError:
         config2 = bytearray(1)

@@ -63,13 +63,70 @@ def test_bending_raises_the_reading_through_the_divider() -> None:
     assert flex.voltage == pytest.approx(FlexDivider().volts(1.0), abs=1e-3)
 
 
+class TickingClock:
+    """Advances `step` seconds each time it is read, so a polling loop sees time pass."""
+
+    def __init__(self, step: float = 0.0) -> None:
+        self.now = 100.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def register(bus: FakeI2C, pointer: int) -> int:
+    out = bytearray(2)
+    bus.writeto_then_readfrom(ADDRESS, bytes([pointer]), out)
+    return (out[0] << 8) | out[1]
+
+
+def start_conversion(bus: FakeI2C, adc_input: int, data_rate: int = 860) -> None:
+    config = (r.ADS1115_OS | ((4 + adc_input) << r.ADS1115_MUX_SHIFT) | (1 << r.ADS1115_PGA_SHIFT)
+              | r.ADS1115_MODE_SINGLE | (r.ADS1115_RATE_CODES[data_rate] << r.ADS1115_DR_SHIFT)
+              | r.ADS1115_COMPARATOR_DISABLED)
+    bus.writeto(ADDRESS, bytes([r.ADS1115_CONFIG, config >> 8, config & 0xFF]))
+
+
+@pytest.mark.parametrize("data_rate", [8, 128, 860])
+def test_a_conversion_is_done_one_data_period_after_it_starts(data_rate: int) -> None:
+    clock = TickingClock()
+    chip = FakeADS1115(noise_volts=0.0, clock=clock)
+    bus = FakeI2C({ADDRESS: chip})
+    assert bus.try_lock()
+    chip.set_voltage(0, 1.0)
+    start_conversion(bus, 0, data_rate)
+    period = 1.0 / data_rate
+    assert chip.conversion_seconds(register(bus, r.ADS1115_CONFIG)) == pytest.approx(period)
+    clock.now += period * 0.99
+    assert not register(bus, r.ADS1115_CONFIG) & r.ADS1115_OS  # still converting
+    assert register(bus, r.ADS1115_CONVERSION) == 0  # the previous result (none yet)
+    clock.now += period * 0.02
+    assert register(bus, r.ADS1115_CONFIG) & r.ADS1115_OS
+    assert register(bus, r.ADS1115_CONVERSION) == expected_code(1.0, 4.096)
+    bus.unlock()
+
+
+def test_without_a_clock_a_conversion_is_done_at_once() -> None:
+    chip = FakeADS1115(noise_volts=0.0)
+    bus = FakeI2C({ADDRESS: chip})
+    assert bus.try_lock()
+    chip.set_voltage(1, 0.5)
+    start_conversion(bus, 1)
+    assert not chip.converting
+    assert register(bus, r.ADS1115_CONVERSION) == expected_code(0.5, 4.096)
+    bus.unlock()
+
+
 def test_the_driver_waits_for_a_slow_conversion() -> None:
-    bus, chip, ads = rig(noise_volts=0.0, conversion_reads=3)
+    clock = TickingClock(step=0.0003)  # each look at the clock: 0.3 ms later
+    bus, chip, ads = rig(noise_volts=0.0, clock=clock)
     chip.set_voltage(0, 1.0)
     bus.log.clear()  # type: ignore[union-attr]
     assert AnalogIn(ads, 0).voltage == pytest.approx(1.0, abs=1e-3)
     config_reads = [tx for tx in bus.log if tx.written == bytes([r.ADS1115_CONFIG]) and tx.read]  # type: ignore[union-attr]
-    assert [tx.read[0] & 0x80 for tx in config_reads] == [0, 0, 0, 0x80]  # OS: busy, busy, busy, done
+    # 1.16 ms at 860 SPS: busy at 0.3, 0.6 and 0.9 ms, done at 1.2 ms.
+    assert [tx.read[0] & 0x80 for tx in config_reads] == [0, 0, 0, 0x80]
 
 
 def test_continuous_mode_converts_what_mux_holds_and_follows_the_input() -> None:

@@ -1,4 +1,5 @@
-"""The fake I2C bus: dispatch by address, the lock contract, fault injection, counters and log."""
+"""The fake I2C bus: dispatch by address, the lock contract, fault injection, counters, log and the
+wire time it charges (asserted on what it asks to sleep, never on the clock)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import errno
 
 import pytest
 
-from device.bus.fake_i2c import FakeI2C
+from device.bus.fake_i2c import FAST_MODE_HZ, FakeI2C, transfer_bits
 from device.bus.fake_register_chip import FakeRegisterChip
 from device.errors import SimulationError
 
@@ -139,3 +140,52 @@ def test_wiring_mistakes_in_the_simulation_are_named() -> None:
     with pytest.raises(SimulationError, match="no chip"):
         bus.unplug(0x33)
     assert isinstance(bus.detach(0x10), FakeRegisterChip)
+
+
+class SleepRecorder:
+    """Stands in for time.sleep: records what the bus asked for instead of waiting."""
+
+    def __init__(self) -> None:
+        self.requested: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.requested.append(seconds)
+
+
+def test_transfer_bits_count_start_address_data_acks_and_stop() -> None:
+    assert transfer_bits("writeto", 3, 0) == 1 + 9 * 4 + 1  # a register write: pointer + 2 bytes
+    assert transfer_bits("readfrom_into", 0, 2) == 1 + 9 * 3 + 1
+    # Pointer write, repeated start, the address again, then the data: the MPR121 status+data block.
+    assert transfer_bits("writeto_then_readfrom", 1, 28) == 1 + 9 * 2 + 1 + 9 * 29 + 1
+
+
+def test_a_timed_bus_charges_each_transaction_its_wire_time_by_sleeping() -> None:
+    sleep = SleepRecorder()
+    chip = FakeRegisterChip()
+    bus = locked(FakeI2C({0x10: chip}, speed_hz=FAST_MODE_HZ, sleep=sleep))
+    bus.writeto(0x10, bytes([0x05, 0xAB, 0xCD]))
+    bus.writeto_then_readfrom(0x10, bytes([0x00]), bytearray(28))
+    bus.readfrom_into(0x10, bytearray(2))
+    expected = [38 / 400e3, 282 / 400e3, 29 / 400e3]  # 95 us, 705 us, 72.5 us
+    assert sleep.requested == pytest.approx(expected)
+    assert bus.last_charge_s == pytest.approx(29 / 400e3)
+    assert bus.charged_s == pytest.approx(sum(expected))
+    assert bus.transfer_seconds("writeto_then_readfrom", 1, 28) == pytest.approx(705e-6)
+
+
+def test_a_nak_costs_only_the_address_byte_and_an_untimed_bus_never_sleeps() -> None:
+    sleep = SleepRecorder()
+    bus = locked(FakeI2C({0x10: FakeRegisterChip()}, speed_hz=100e3, sleep=sleep))
+    with pytest.raises(OSError):
+        bus.writeto_then_readfrom(0x11, bytes([0x00]), bytearray(4))
+    assert sleep.requested == pytest.approx([11 / 100e3])
+    quiet = SleepRecorder()
+    untimed = locked(FakeI2C({0x10: FakeRegisterChip()}, sleep=quiet))
+    untimed.writeto_then_readfrom(0x10, bytes([0x00]), bytearray(4))
+    assert quiet.requested == [] and untimed.charged_s == 0.0
+    assert untimed.transfer_seconds("writeto", 1, 0) == 0.0
+
+
+def test_an_impossible_bus_speed_is_refused() -> None:
+    with pytest.raises(SimulationError, match="speed_hz"):
+        FakeI2C(speed_hz=50.0)

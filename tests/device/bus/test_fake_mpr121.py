@@ -1,6 +1,9 @@
-"""The MPR121 fake, exercised through the real adafruit_mpr121 driver and raw register access."""
+"""The MPR121 fake, exercised through the real adafruit_mpr121 driver and raw register access,
+and its IRQ output."""
 
 from __future__ import annotations
+
+import threading
 
 import adafruit_mpr121
 import pytest
@@ -130,3 +133,49 @@ def test_impossible_touches_are_refused() -> None:
         chip.touch(12)
     with pytest.raises(SimulationError, match=r"0\.\.1"):
         chip.touch(3, 1.5)
+
+
+def test_the_irq_line_goes_low_on_a_touch_change_and_the_status_read_releases_it() -> None:
+    bus, chip, _ = rig(noise=0.0)
+    assert not chip.irq.asserted
+    chip.touch(6)
+    assert chip.irq.asserted and chip.irq.edges == 1
+    read_registers(bus, r.MPR121_FILTERED_DATA, 24)  # measurements only: the line stays low
+    assert chip.irq.asserted
+    status = read_registers(bus, r.MPR121_TOUCH_STATUS, 2)
+    assert status == bytes([1 << 6, 0]) and not chip.irq.asserted
+    chip.touch(6, 0.9)  # still touched: no change of status, no interrupt
+    assert not chip.irq.asserted
+    chip.release(6)
+    assert chip.irq.asserted and chip.irq.edges == 2
+    read_registers(bus, r.MPR121_TOUCH_STATUS + 1, 1)  # either status byte releases it
+    assert not chip.irq.asserted
+
+
+def test_a_block_read_from_the_status_register_sees_the_change_and_releases_the_line() -> None:
+    bus, chip, _ = rig(noise=0.0)
+    chip.touch(9)
+    block = read_registers(bus, r.MPR121_TOUCH_STATUS, r.MPR121_FILTERED_DATA + 24)
+    assert block[0] | block[1] << 8 == 1 << 9
+    assert not chip.irq.asserted
+
+
+def test_the_irq_line_is_quiet_while_the_chip_is_stopped_and_released_by_a_reset() -> None:
+    bus, chip, _ = rig(noise=0.0)
+    chip.touch(1)
+    assert chip.irq.asserted
+    write_register(bus, r.MPR121_SOFT_RESET, r.MPR121_SOFT_RESET_KEY)
+    assert not chip.irq.asserted  # the reset lets the line go
+    chip.touch(2)
+    assert not chip.irq.asserted  # stopped: nothing is measured, nothing changes
+
+
+def test_a_waiter_wakes_on_a_touch_from_another_thread() -> None:
+    _, chip, _ = rig(noise=0.0)
+    assert not chip.irq.wait(0.0)
+    timer = threading.Timer(0.05, chip.touch, args=(3,))
+    timer.start()
+    try:
+        assert chip.irq.wait(5.0)
+    finally:
+        timer.join()

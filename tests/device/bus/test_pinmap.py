@@ -20,8 +20,8 @@ def test_the_shipped_pin_map_loads_and_is_consistent() -> None:
     assert pins.mpr121.address in r.MPR121_ADDRESSES
     assert pins.ads1115.address in r.ADS1115_ADDRESSES
     assert set(pins.ads1115.inputs) == {"flex0", "flex1"}
-    gpios = [pins.buttons.preset, pins.buttons.freeze, pins.buttons.recalibrate, pins.leds.status,
-             pins.leds.touch]
+    gpios = [pins.mpr121.irq, pins.buttons.preset, pins.buttons.freeze, pins.buttons.recalibrate,
+             pins.leds.status, pins.leds.touch]
     reserved = {gpio for group in pins.reserved.values() for gpio in group}
     assert len(set(gpios)) == len(gpios) and not reserved & set(gpios)
     assert {2, 3} <= reserved and {18, 19, 20, 21} <= reserved  # I2C and the I2S audio HAT
@@ -61,6 +61,10 @@ BAD_MAPS = [
     (edit(r"^\[leds\].*$", "[led]"), r"unknown key led|\[leds\]|leds is missing"),
     (edit(r"^i2c = \[2, 3\].*$", "i2c = [2, 99]"), r"\[reserved\]\.i2c"),
     (edit(r"^bus = 1 .*$", "bus = -1"), r"\[i2c\]\.bus"),
+    (edit(r"^irq = 4 .*$", "irq = 2"), r"\[mpr121\]\.irq = 2.*reserved for i2c"),
+    (edit(r"^irq = 4 .*$", "irq = 28"), r"\[mpr121\]\.irq.*0 to 27"),
+    (edit(r"^irq = 4 .*$", "irq = 26"), r"\[buttons\]\.recalibrate = 26.*already used by \[mpr121\]\.irq"),
+    (edit(r"^irq = 4 .*$", 'irq = "GPIO4"'), r"\[mpr121\]\.irq"),
     ("extra = 1\n" + SHIPPED, r"unknown key extra"),
     (SHIPPED + "\nextra = 1\n", r"\[reserved\]\.extra = 1: must be a list"),
     ("[i2c\nbus = 1\n", r"not valid TOML"),
@@ -79,3 +83,14 @@ def test_mistakes_are_refused_naming_the_key(tmp_path: Path, text: str, message:
 def test_a_missing_file_says_where_to_look(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="LATENT_PINS"):
         load_pin_map(tmp_path / "nope.toml")
+
+
+def test_a_pin_map_without_the_irq_line_still_loads_and_polls(tmp_path: Path) -> None:
+    from device.sensors.build import open_irq_line
+
+    path = tmp_path / "pins.toml"
+    path.write_text(edit(r"^irq = 4 .*$", ""))  # a map written before the line was wired
+    pins = load_pin_map(path)
+    assert pins.mpr121.irq is None
+    line, problem = open_irq_line(pins)
+    assert line is None and problem is not None and "no [mpr121].irq in the pin map" in problem

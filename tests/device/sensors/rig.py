@@ -51,7 +51,8 @@ def shipped_pins(**flex_changes: object) -> PinMap:
 
 
 def make_rig(*, seed: int = 0, touch_noise: float = 0.8, adc_noise: float = 0.0003,
-             channels_per_poll: int = 2, require_all: bool = True, attach: bool = True) -> Rig:
+             channels_per_poll: int = 2, require_all: bool = True, attach: bool = True,
+             irq: bool = True) -> Rig:
     pins = shipped_pins(channels_per_poll=channels_per_poll)
     bus = FakeI2C(seed=seed)
     touch_chip = FakeMPR121(seed=seed + 1, noise=touch_noise)
@@ -62,5 +63,6 @@ def make_rig(*, seed: int = 0, touch_noise: float = 0.8, adc_noise: float = 0.00
     for adc_input in pins.ads1115.inputs.values():
         flex_chip.bend(adc_input, 0.0)
     clock = StepClock()
-    array = build_sensor_array(bus, pins, clock=clock, require_all=require_all)
+    array = build_sensor_array(bus, pins, clock=clock, require_all=require_all,
+                               irq=touch_chip.irq if irq else None)
     return Rig(pins, bus, touch_chip, flex_chip, array, clock)

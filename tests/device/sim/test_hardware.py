@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
+from device.bus.fake_i2c import FAST_MODE_HZ
 from device.bus.pinmap import REPO_PINS, load_pin_map
 from device.errors import GestureError
 from device.sim.gesture import load_gesture, parse_gesture
@@ -83,3 +85,25 @@ def test_a_gesture_naming_an_unwired_flex_channel_is_refused() -> None:
     one_flex = dataclasses.replace(pins, ads1115=dataclasses.replace(pins.ads1115, inputs={"flex0": 0}))
     with pytest.raises(GestureError, match=r"test\.toml: channel 'flex1' is not wired"):
         SimulatedHardware(one_flex, gesture=parse_gesture(GESTURE, "test.toml"))
+
+
+def test_the_fakes_take_real_time_only_when_the_simulation_runs_on_the_wall_clock() -> None:
+    live = SimulatedHardware(load_pin_map(REPO_PINS))
+    assert live.timed and live.bus.speed_hz == FAST_MODE_HZ and live.flex_chip.clock is time.monotonic
+    assert live.bus.charged_s > 0  # starting the chips already took bus time
+    live.close()
+    offline, _ = simulate()
+    assert not offline.timed and offline.bus.speed_hz is None and offline.flex_chip.clock is None
+    assert offline.bus.charged_s == 0.0
+    offline.close()
+
+
+def test_a_touch_wakes_the_simulated_hardware_like_the_real_irq() -> None:
+    hardware, _ = simulate(text="[[keyframe]]\nt = 0.0\nflex0 = 0.0\n")
+    hardware.poll()
+    assert hardware.sensors.has_activity_line
+    assert not hardware.wait_for_activity(0.01)
+    hardware.touch_chip.touch(3)
+    assert hardware.wait_for_activity(0.01)
+    assert hardware.poll()["e3"] > 40
+    hardware.close()
