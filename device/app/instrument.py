@@ -2,13 +2,14 @@
 
 Threading model: the control side (sensor poll and mapping, in its own thread when live) applies
 each new `ControlState` to the engine itself; the engine's setters publish a whole control vector
-at once, so the audio thread's render sees all of a change or none of it, and the audio callback
-does nothing but render (no per-block Python objects for the controls). The newest state is also
+at once, so the render thread sees all of a change or none of it, and rendering does nothing
+but render (no per-block Python objects for the controls). Every state is passed through
+`device.app.control_guard` first, so nothing unplayable reaches the engine. The newest state is also
 kept, so an engine swapped in later starts from it. Attribute stores and loads are atomic under
 the GIL, so no lock is taken on the audio path.
 
 Hot swap: another thread prepares a new engine (loaded, warmed up, its grains already running)
-and hands it over with `swap_engine`; the audio thread then renders old and new side by side for
+and hands it over with `swap_engine`; the render thread then renders old and new side by side for
 the crossfade and retires the old one into `retired_engine` for that thread to close. No block is
 skipped or delayed beyond one extra render per block during the fade.
 """

@@ -167,6 +167,17 @@ class CallbackOutput:
             device_lost=None,
         )
 
+    # The supervision interface of the ring-fed output: PortAudio owns this output's thread.
+    device_lost: str | None = None
+    thread_restarts = 0
+    render_thread_alive = False
+
+    def stalled_s(self) -> float:
+        return 0.0
+
+    def restart_if_dead(self) -> BaseException | None:
+        return None
+
     def reset_peaks(self) -> None:
         """Forget the peak timings so far (e.g. after warm-up, when the stream start has settled)."""
         self._max_callback = 0.0

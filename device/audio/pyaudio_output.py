@@ -162,7 +162,7 @@ class PyAudioOutput:
     def stop(self) -> None:
         """Stop rendering and release the device; never hangs. Safe to call twice or after a failed start."""
         self._stopping.set()
-        thread, self._thread = self._thread, None
+        thread = self._thread  # kept: one stuck in a dead device's write still counts as alive
         if thread is not None and thread is not threading.current_thread():
             thread.join(self.close_timeout_s)
         if self._stream is not None:

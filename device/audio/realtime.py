@@ -1,24 +1,21 @@
 """Real-time scheduling for the instrument's own threads (audio layer).
 
-Why: the audio callback is Python, so before every buffer PortAudio's audio thread must take the
-GIL from whichever of the instrument's threads holds it (the sensor poller, the model watcher).
-If the kernel preempts that holder in favour of another process (a model being flashed, sshd,
-apt, a log rotation), the audio thread waits for a thread that is not running: a priority
-inversion that the GIL turns into underruns. Measured with `latent bench swap` on the 2-core
-test VM (JACK dummy, 48 kHz / 128 frames; the flash and activate commands run by other
-processes): 18 underruns in 30 swaps at normal priority, every one a callback that jackd saw
-still running when the next cycle came, and none in 50 swaps with the instrument's threads in a
-real-time class. Saturating both cores with two busy processes at normal priority gave the same
-picture (12-22 underruns in 6 swaps, none with a real-time class). Giving those threads a
-real-time class (SCHED_RR, just above the normal class) means ordinary processes can no longer
-preempt them; they still sleep between polls, so they take no more CPU than before, and the
-kernel's real-time throttling (95% by default) leaves the rest of the machine a share even if
-one ever ran away.
+Why: the render thread must deliver a block into PortAudio's ring before the ring's slack
+(the render-ahead, 5.3 ms by default) runs out, and it needs the GIL for every block. If the
+kernel preempts it, or preempts whichever of the instrument's threads holds the GIL (the
+sensor poller, the model watcher), in favour of another process (a model being flashed, sshd,
+apt), the ring drains. Measured before the ring existed, with the render in PortAudio's
+callback (`latent bench swap`, 2-core test VM, JACK dummy at 48 kHz / 128 frames): 18
+underruns in 30 swaps at normal priority, none in 50 with the instrument's threads in a
+real-time class; the ring's slack now absorbs most such delays, and this class the rest.
+Ordinary processes cannot preempt a thread in a real-time class; these threads all sleep
+between their work (the control loop on the touch chip's IRQ, see `device.app.control_thread`),
+so they take no more CPU than before, and the kernel's real-time throttling (95% by default)
+leaves the rest of the machine a share even if one ever ran away.
 
-Each thread promotes itself (`promote_current_thread`), at its own priority: the audio thread
-highest (PortAudio's JACK client thread already runs in FIFO just below the JACK server and is
-left alone; an ALSA callback thread runs in the normal class and is raised), then the control
-thread, then the model watcher. Threads promote themselves rather than inherit from the main
+Each thread promotes itself (`promote_current_thread`), at its own priority: the render thread
+highest (SCHED_FIFO 20), then the control thread, then the model watcher. A thread already in a
+real-time class is left as it is. Threads promote themselves rather than inherit from the main
 thread, so that a process the instrument starts never inherits a real-time class.
 
 A refusal (no RLIMIT_RTPRIO: the service's unit sets LimitRTPRIO; a laptop user usually has

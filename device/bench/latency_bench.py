@@ -131,6 +131,11 @@ def measure_latency(bundle: Path | None = None, *, touches: int = 60, block_fram
     from device.app.play import PlaySettings, build_rig
 
     rate_hz = CONTROL_RATE_HZ if control_rate is None else control_rate
+    if render_ahead_frames < block_frames or device_period_frames < 1:
+        from device.errors import ConfigError
+
+        raise ConfigError(f"render-ahead ({render_ahead_frames} frames) must be at least one block "
+                          f"({block_frames}) and the device period at least one frame")
     # Between a freshly rendered block and the DAC (see the module doc).
     output_frames = render_ahead_frames - block_frames + device_period_frames
     settings = PlaySettings(bundle=bundle, sensors="sim", gesture=None, block_frames=block_frames,

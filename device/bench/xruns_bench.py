@@ -14,7 +14,9 @@ the same minutes:
 - the machine's: the dummy driver's own late wake-ups (a stall nobody's code causes).
 
 Plus blocks delivered against the device's clock, the longest render, the spacing of block
-deliveries (p99, p99.9), the latency the output adds, and the CPU the render thread used.
+deliveries (p99, p99.9), the latency the output adds, the CPU the render thread used, and, after
+the stream, the sensor-to-sound latency with the same block, render-ahead and device period
+(`latent bench latency`: fake electrodes on a bus that takes a real bus's time).
 `--arrangement callback` plays the same instrument through the old arrangement (Python in
 PortAudio's callback), for the side-by-side figures in the README.
 """
@@ -55,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ring arrangement: frames kept queued ahead of the device")
     parser.add_argument("--realtime", action="store_true",
                         help="the instrument's threads in a real-time class, as the service runs them")
+    parser.add_argument("--latency-touches", type=int, default=40,
+                        help="touches for the sensor-to-sound measurement after the stream (0: skip)")
     parser.add_argument("--device", default=None,
                         help="play on this existing device instead of a private JACK dummy server "
                              "(no reference client then)")
@@ -67,6 +71,8 @@ def check_settings(args: argparse.Namespace) -> None:
         raise ConfigError("--load must be between 0 and 64 busy processes")
     if args.swap_every and not 1.0 <= args.swap_every <= 3600.0:
         raise ConfigError("--swap-every must be 0 (no swaps) or between 1 and 3600 s")
+    if not 0 <= args.latency_touches <= 1000:
+        raise ConfigError("--latency-touches must be between 0 and 1000")
     if args.period not in (16, 32, 64, 128, 256, 512, 1024):
         raise ConfigError("--period must be a power of two from 16 to 1024 frames")
 
@@ -127,7 +133,19 @@ def _measure(args: argparse.Namespace, server: Any, device: str) -> dict[str, An
             process.wait()
         if runner is not None:
             runner.close()
-    return _summary(args, output, control, watcher, before, after, xruns, swaps, process_cpu)
+    result = _summary(args, output, control, watcher, before, after, xruns, swaps, process_cpu)
+    if args.latency_touches:
+        from device.bench.latency_bench import measure_latency
+
+        measured = measure_latency(touches=args.latency_touches, block_frames=args.frames,
+                                   sample_rate=args.rate,
+                                   # The callback output renders straight into the device's buffer.
+                                   render_ahead_frames=max(after.render_ahead_frames, args.frames),
+                                   device_period_frames=args.period if args.device is None else args.frames,
+                                   idle_s=0.5)
+        result["sensor_to_sound_ms"] = measured["sensor_to_sound_ms"]
+        result["sensor_to_sound_missed_touches"] = measured["missed_touches"]
+    return result
 
 
 def _output(args: argparse.Namespace, settings: Any, priority: int | None) -> Any:
