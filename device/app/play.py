@@ -46,7 +46,7 @@ class PlaySettings:
     control_rate: float = 200.0
     seed: int = 0
     store: Path | None = None  # model store to play from, watch for flashes and keep on trial
-    realtime: bool = False  # live: audio, control and watcher threads in a real-time class
+    realtime: bool = False  # live: render, control and watcher threads in a real-time class
     # Live: how far ahead of the device the render thread keeps PortAudio's ring (see
     # device.audio.pyaudio_output): the latency it adds and the slack a late render may use.
     render_ahead_frames: int = 256
