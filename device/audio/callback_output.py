@@ -14,7 +14,6 @@ from whichever Python thread holds it before every buffer.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from types import TracebackType
@@ -22,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from device.audio.block_format import BlockFormat
 from device.audio.devices import OutputDevice, open_portaudio, resolve_output_device
 from device.audio.output_stats import OutputStats, describe_error
-from device.audio.portaudio_stream import SAMPLE_FORMATS, choose_format, open_output_stream
+from device.audio.portaudio_stream import choose_format, open_output_stream
 from device.audio.realtime import promote_current_thread, thread_scheduling
 from device.audio.source import BlockSource, require_source
-from device.audio.stream_settings import check_block_frames, check_stream_settings
-from device.errors import AudioDeviceError, ConfigError
+from device.audio.stream_settings import check_realtime_output_settings
+from device.errors import AudioDeviceError
 
 if TYPE_CHECKING:
     import pyaudio
@@ -37,9 +37,6 @@ _PA_CONTINUE = 0
 _PA_OUTPUT_UNDERFLOW = 0x4
 _PA_OUTPUT_OVERFLOW = 0x8
 _UNDERRUN_FLAGS = _PA_OUTPUT_UNDERFLOW | _PA_OUTPUT_OVERFLOW
-_INT16_SCALE = np.float32(32767.0)
-_ONE = np.float32(1.0)
-_MINUS_ONE = np.float32(-1.0)
 _INTERVAL_HISTORY = 4096  # callbacks whose spacing is kept for the jitter figures (a power of two)
 
 
@@ -56,14 +53,8 @@ class CallbackOutput:
                  device: int | str | None = None, channels: int = 1, sample_format: str = "auto",
                  switch_interval_s: float = 0.0002, pa: pyaudio.PyAudio | None = None,
                  realtime_priority: int | None = None) -> None:
-        check_stream_settings(sample_rate, channels)
-        check_block_frames(frames_per_buffer)
-        if sample_format not in SAMPLE_FORMATS:
-            raise ConfigError(f"sample format {sample_format!r} is not one of {', '.join(SAMPLE_FORMATS)}")
-        if not 0.00001 <= switch_interval_s <= 0.005:
-            raise ConfigError(
-                f"GIL switch interval {switch_interval_s!r} s must be between 0.00001 and 0.005 s"
-            )
+        check_realtime_output_settings(sample_rate, channels, frames_per_buffer, sample_format,
+                                       switch_interval_s)
         self.sample_rate = sample_rate
         self.frames_per_buffer = frames_per_buffer
         self.channels = channels
@@ -208,17 +199,10 @@ class CallbackOutput:
             self._last_error = AudioDeviceError(f"PortAudio asked for {frame_count} frames, "
                                                 f"not {self.frames_per_buffer}")
             return bytes(frame_count * self.channels * self._sample_bytes), _PA_CONTINUE
-        mono = self._mono
-        try:
-            self._render(mono)
-            # One BLAS dot (well under a microsecond, no temporary) catches any NaN or inf in the block.
-            if not math.isfinite(mono.dot(mono)):
-                raise ValueError("source produced NaN or infinite samples")
-        except Exception as exc:  # any failure of the source must cost one block, never the stream
+        error = self._fill(self._render)
+        if error is not None:
             self._errors += 1
-            self._last_error = exc
-            mono.fill(0.0)
-        self._convert()
+            self._last_error = error
         self._callback_cpu_s += time.thread_time() - cpu_at_start
         took = time.perf_counter() - arrived
         if took > self._max_callback:
@@ -229,25 +213,6 @@ class CallbackOutput:
         if self.realtime_priority is not None:
             self.realtime_problem = promote_current_thread(self.realtime_priority, fifo=True)
         self.audio_thread_scheduling = thread_scheduling()
-
-    # np.clip is avoided: its Python wrapper makes temporaries on every call; two ufuncs with
-    # float32 scalars made once do not.
-    def _clip(self) -> None:
-        np.minimum(self._mono, _ONE, out=self._mono)
-        np.maximum(self._mono, _MINUS_ONE, out=self._mono)
-
-    def _convert_float_mono(self) -> None:
-        self._clip()
-
-    def _convert_float_multi(self) -> None:
-        self._clip()
-        np.copyto(self._interleaved, self._mono_column)
-
-    def _convert_int16(self) -> None:
-        self._clip()
-        np.multiply(self._mono, _INT16_SCALE, out=self._mono)
-        np.rint(self._mono, out=self._mono)
-        np.copyto(self._interleaved, self._mono_column, casting="unsafe")
 
     # ----------------------------------------------------------------------------------- helpers
 
@@ -267,23 +232,11 @@ class CallbackOutput:
         self._callback_cpu_s = 0.0
 
     def _allocate_buffers(self) -> None:
-        frames = self.frames_per_buffer
-        self._mono = np.zeros(frames, dtype=np.float32)
-        self._mono_column = self._mono[:, None]
-        if self.sample_format == "int16":
-            self._interleaved = np.zeros((frames, self.channels), dtype=np.int16)
-            self._convert = self._convert_int16
-            self._sample_bytes = 2
-        elif self.channels == 1:
-            self._interleaved = self._mono[:, None]
-            self._convert = self._convert_float_mono
-            self._sample_bytes = 4
-        else:
-            self._interleaved = np.zeros((frames, self.channels), dtype=np.float32)
-            self._convert = self._convert_float_multi
-            self._sample_bytes = 4
-        buffer = self._mono if self._interleaved.base is self._mono else self._interleaved
-        self._result = (buffer, _PA_CONTINUE)
+        assert self.sample_format is not None
+        block = BlockFormat(self.frames_per_buffer, self.channels, self.sample_format)
+        self._fill, self._sample_bytes = block.fill, block.sample_bytes
+        # pyaudio copies from the returned array before the callback's GIL hold ends: one tuple, reused.
+        self._result = (block.mono if block.device.base is block.mono else block.device, _PA_CONTINUE)
 
     @staticmethod
     def _read_cpu_load(stream: Any) -> float:

@@ -41,20 +41,17 @@ finish within `close_timeout_s`.
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import threading
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from device.audio.block_format import BlockFormat
 from device.audio.devices import OutputDevice, open_portaudio, resolve_output_device
 from device.audio.output_stats import BlockTimer, OutputStats, describe_error
 from device.audio.portaudio_stream import (
     PA_OUTPUT_UNDERFLOWED,
-    SAMPLE_FORMATS,
     blocking_layout,
     choose_format,
     open_output_stream,
@@ -62,16 +59,13 @@ from device.audio.portaudio_stream import (
 )
 from device.audio.realtime import promote_current_thread, thread_scheduling
 from device.audio.source import require_source
-from device.audio.stream_settings import check_block_frames, check_stream_settings
+from device.audio.stream_settings import check_realtime_output_settings
 from device.errors import AudioDeviceError, ConfigError
 
 if TYPE_CHECKING:
     import pyaudio
 
 DEFAULT_RENDER_AHEAD_FRAMES = 256  # 5.3 ms at 48 kHz: four 64-frame blocks
-_INT16_SCALE = np.float32(32767.0)
-_ONE = np.float32(1.0)
-_MINUS_ONE = np.float32(-1.0)
 _RING_SETTLE_S = 0.3  # longest wait for PortAudio's ring to show its size at start
 _RING_POLL_S = 0.005
 
@@ -92,18 +86,12 @@ class PyAudioOutput:
                  render_ahead_frames: int = DEFAULT_RENDER_AHEAD_FRAMES,
                  switch_interval_s: float = 0.0005, pa: pyaudio.PyAudio | None = None,
                  realtime_priority: int | None = None, close_timeout_s: float = 0.4) -> None:
-        check_stream_settings(sample_rate, channels)
-        check_block_frames(frames_per_buffer)
-        if sample_format not in SAMPLE_FORMATS:
-            raise ConfigError(f"sample format {sample_format!r} is not one of {', '.join(SAMPLE_FORMATS)}")
+        check_realtime_output_settings(sample_rate, channels, frames_per_buffer, sample_format,
+                                       switch_interval_s)
         if isinstance(render_ahead_frames, bool) or not isinstance(render_ahead_frames, int) \
                 or not frames_per_buffer <= render_ahead_frames <= 16 * 8192:
             raise ConfigError(f"render-ahead of {render_ahead_frames!r} frames must be a whole number from "
                               f"one block ({frames_per_buffer}) up to {16 * 8192}")
-        if not 0.00001 <= switch_interval_s <= 0.005:
-            raise ConfigError(
-                f"GIL switch interval {switch_interval_s!r} s must be between 0.00001 and 0.005 s"
-            )
         self.sample_rate = sample_rate
         self.frames_per_buffer = frames_per_buffer
         self.channels = channels
@@ -321,17 +309,10 @@ class PyAudioOutput:
 
     def _render_block(self) -> None:
         began = time.perf_counter()
-        mono = self._mono
-        try:
-            self._render(mono)
-            # One BLAS dot (well under a microsecond, no temporary) catches any NaN or inf in the block.
-            if not math.isfinite(mono.dot(mono)):
-                raise ValueError("source produced NaN or infinite samples")
-        except Exception as exc:  # any failure of the source must cost one block, never the stream
+        error = self._fill(self._render)
+        if error is not None:
             self._errors += 1
-            self._last_error = exc
-            mono.fill(0.0)
-        self._convert()
+            self._last_error = error
         self._render_s = time.perf_counter() - began
 
     def _write_block(self) -> None:
@@ -351,25 +332,6 @@ class PyAudioOutput:
         self._dry = False
         self._last_progress = time.monotonic()
         self._timer.delivered(now, self._render_s)
-
-    # np.clip is avoided: its Python wrapper makes temporaries on every call; two ufuncs with
-    # float32 scalars made once do not.
-    def _clip(self) -> None:
-        np.minimum(self._mono, _ONE, out=self._mono)
-        np.maximum(self._mono, _MINUS_ONE, out=self._mono)
-
-    def _convert_float_mono(self) -> None:
-        self._clip()
-
-    def _convert_float_multi(self) -> None:
-        self._clip()
-        np.copyto(self._interleaved, self._mono_column)
-
-    def _convert_int16(self) -> None:
-        self._clip()
-        np.multiply(self._mono, _INT16_SCALE, out=self._mono)
-        np.rint(self._mono, out=self._mono)
-        np.copyto(self._interleaved, self._mono_column, casting="unsafe")
 
     # ----------------------------------------------------------------------------------- helpers
 
@@ -398,18 +360,9 @@ class PyAudioOutput:
         self._timer.reset()
 
     def _allocate_buffers(self) -> None:
-        frames, channels = self.frames_per_buffer, self.stream_channels
-        self._mono = np.zeros(frames, dtype=np.float32)
-        self._mono_column = self._mono[:, None]
-        if self.sample_format == "int16":
-            self._interleaved = np.zeros((frames, channels), dtype=np.int16)
-            self._convert = self._convert_int16
-        elif channels == 1:
-            self._interleaved = self._mono[:, None]
-            self._convert = self._convert_float_mono
-        else:
-            self._interleaved = np.zeros((frames, channels), dtype=np.float32)
-            self._convert = self._convert_float_multi
+        assert self.sample_format is not None
+        block = BlockFormat(self.frames_per_buffer, self.stream_channels, self.sample_format)
+        self._fill, self._interleaved = block.fill, block.device
 
     def _device_clock(self) -> float:
         """The stream's own time in seconds (PortAudio's), 0.0 when it cannot say."""
