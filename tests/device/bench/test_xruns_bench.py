@@ -49,7 +49,7 @@ def test_a_short_run_reports_ours_beside_the_reference() -> None:
     assert ours["underruns"] == ours["jack_named"] + ours["ring_ran_dry"]
     assert ours["per_minute"] == pytest.approx(ours["underruns"] * 60 / result["seconds"], abs=0.5)
     assert result["ours_within_reference"] == (ours["underruns"] <= reference["underruns"])
-    assert result["blocks"] > 0.8 * 4 * 48000 / 64 and result["errors"] == 0
+    assert result["blocks"] > 0.5 * 4 * 48000 / 64 and result["errors"] == 0
     assert result["render_ahead_frames"] == 256 and result["output_latency_ms"] > 5.3
     assert 0 < result["interval_p99_ms"] <= result["interval_p999_ms"] <= result["interval_max_ms"]
     assert result["sensor_to_sound_missed_touches"] == 0
