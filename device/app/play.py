@@ -280,13 +280,17 @@ def realtime_problem(output: Any, control: Any, watcher: Any = None) -> str | No
 
 def live_output_and_control(rig: Rig, settings: PlaySettings) -> tuple[Any, Any]:
     """The sound-card output and the sensor-polling thread of a live run (neither started yet)."""
+    return live_output(settings), live_control(rig, settings)
+
+
+def live_output(settings: PlaySettings) -> Any:
+    """The sound-card output of a live run (not started)."""
     from device.audio.pyaudio_output import PyAudioOutput
 
-    output = PyAudioOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
-                           device=settings.device, channels=settings.channels,
-                           render_ahead_frames=settings.render_ahead_frames,
-                           realtime_priority=realtime_priorities(settings)["audio"])
-    return output, live_control(rig, settings)
+    return PyAudioOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
+                         device=settings.device, channels=settings.channels,
+                         render_ahead_frames=settings.render_ahead_frames,
+                         realtime_priority=realtime_priorities(settings)["audio"])
 
 
 def live_control(rig: Rig, settings: PlaySettings) -> Any:

@@ -136,6 +136,19 @@ class CommandRunner:
             self._helper.stdout.close()
 
 
+def bring_up(runner: CommandRunner, bundle: Path, digest: str, installed: set[str],
+             store_dir: Path) -> tuple[str, float]:
+    """Make `bundle` the store's active one from another process, as a flash does on the device:
+    installed (`latent install`) the first time it comes up, re-activated (`latent models
+    activate`) after that. Returns the command used and how long it took; `installed` is updated."""
+    store_arg = ("--store", str(store_dir))
+    if digest in installed:
+        return "activate", runner.run("models", "activate", digest, *store_arg)
+    took = runner.run("install", str(bundle), "--allow-unsigned", *store_arg)
+    installed.add(digest)
+    return "install", took
+
+
 def _serve_commands() -> None:
     """The helper's loop: a JSON list of `latent` arguments per line in, a JSON answer per line out."""
     for line in sys.stdin:
@@ -163,7 +176,6 @@ def measure_swaps(store_dir: Path, args: argparse.Namespace, digests: list[str])
     bundles = [Path(bundle) for bundle in args.bundles]
     # Unsigned bundles are accepted: a bench's own store, not the service's.
     ModelStore(store_dir).install_file(bundles[0], options=InstallOptions(allow_unsigned=True))
-    store_arg = ("--store", str(store_dir))
     installed = {digests[0]}
     settings = PlaySettings(store=store_dir, block_frames=args.frames, sample_rate=args.rate,
                             device=args.device, realtime=args.realtime)
@@ -195,13 +207,7 @@ def measure_swaps(store_dir: Path, args: argparse.Namespace, digests: list[str])
                 target = (i + 1) % len(bundles)
                 started, t0 = output.stats, time.perf_counter()
                 done_before = rig.instrument.swaps
-                if digests[target] in installed:
-                    command = "activate"
-                    took = runner.run("models", "activate", digests[target], *store_arg)
-                else:
-                    command = "install"
-                    took = runner.run("install", str(bundles[target]), "--allow-unsigned", *store_arg)
-                    installed.add(digests[target])
+                command, took = bring_up(runner, bundles[target], digests[target], installed, store_dir)
                 returned = time.perf_counter()
                 while rig.instrument.swaps == done_before:
                     if watcher.errors or time.perf_counter() - returned > SWAP_TIMEOUT_S:

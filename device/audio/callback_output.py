@@ -19,12 +19,10 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from device.audio.block_format import BlockFormat
 from device.audio.devices import OutputDevice, open_portaudio, resolve_output_device
-from device.audio.output_stats import OutputStats, describe_error
-from device.audio.portaudio_stream import choose_format, open_output_stream
+from device.audio.output_stats import BlockTimer, OutputStats, describe_error
+from device.audio.portaudio_stream import choose_format, open_output_stream, stream_latency
 from device.audio.realtime import promote_current_thread, thread_scheduling
 from device.audio.source import BlockSource, require_source
 from device.audio.stream_settings import check_realtime_output_settings
@@ -37,7 +35,6 @@ _PA_CONTINUE = 0
 _PA_OUTPUT_UNDERFLOW = 0x4
 _PA_OUTPUT_OVERFLOW = 0x8
 _UNDERRUN_FLAGS = _PA_OUTPUT_UNDERFLOW | _PA_OUTPUT_OVERFLOW
-_INTERVAL_HISTORY = 4096  # callbacks whose spacing is kept for the jitter figures (a power of two)
 
 
 class CallbackOutput:
@@ -71,6 +68,7 @@ class CallbackOutput:
         self._stream: Any = None
         self._source: BlockSource | None = None
         self._saved_switch_interval: float | None = None
+        self._timer = BlockTimer()
         self._reset_counters()
 
     # ----------------------------------------------------------------------------------- control
@@ -105,8 +103,7 @@ class CallbackOutput:
         """Stop the stream and release the device. Safe to call twice or after a failed start."""
         stream, self._stream = self._stream, None
         if stream is not None:
-            self._final_cpu_load = self._read_cpu_load(stream)
-            self._final_latency = self._read_latency(stream)
+            self._final_latency = stream_latency(stream)
             self._stopped_at = time.perf_counter()
             try:
                 stream.stop_stream()
@@ -137,7 +134,6 @@ class CallbackOutput:
         stream = self._stream
         running = stream is not None
         end = time.perf_counter() if running else self._stopped_at
-        intervals = self._intervals[self._intervals > 0.0]  # slots not yet written since a reset are 0
         elapsed = max(0.0, end - self._started_at) if self._started_at else 0.0
         return OutputStats(
             blocks=self._callbacks,
@@ -145,13 +141,13 @@ class CallbackOutput:
             underruns=self._underruns,
             errors=self._errors,
             elapsed_s=elapsed,
-            max_render_s=self._max_callback,
-            max_interval_s=self._max_interval,
-            interval_p99_s=float(np.percentile(intervals, 99)) if intervals.size else 0.0,
-            interval_p999_s=float(np.percentile(intervals, 99.9)) if intervals.size else 0.0,
+            max_render_s=self._timer.max_render,
+            max_interval_s=self._timer.max_interval,
+            interval_p99_s=self._timer.percentile(99.0),
+            interval_p999_s=self._timer.percentile(99.9),
             ring_frames=0,
             render_ahead_frames=0,
-            output_latency_s=self._read_latency(stream) if running else self._final_latency,
+            output_latency_s=stream_latency(stream) if running else self._final_latency,
             render_cpu_s=self._callback_cpu_s,
             thread_restarts=0,
             last_error=describe_error(self._last_error),
@@ -171,9 +167,7 @@ class CallbackOutput:
 
     def reset_peaks(self) -> None:
         """Forget the peak timings so far (e.g. after warm-up, when the stream start has settled)."""
-        self._max_callback = 0.0
-        self._max_interval = 0.0
-        self._intervals[:] = 0.0
+        self._timer.reset_peaks()
 
     # ---------------------------------------------------------------------------------- callback
 
@@ -186,27 +180,20 @@ class CallbackOutput:
             self._settle_audio_thread()
         if status & _UNDERRUN_FLAGS:
             self._underruns += 1
-        if count:
-            interval = arrived - self._last_arrival
-            self._intervals[count & (_INTERVAL_HISTORY - 1)] = interval
-            if interval > self._max_interval:
-                self._max_interval = interval
-        self._last_arrival = arrived
         if frame_count != self.frames_per_buffer:
             # PortAudio promises fixed-size buffers when a size is asked for; if a host API ever
             # breaks that, keep the stream alive with silence rather than desynchronise the source.
             self._errors += 1
             self._last_error = AudioDeviceError(f"PortAudio asked for {frame_count} frames, "
                                                 f"not {self.frames_per_buffer}")
+            self._timer.delivered(arrived, time.perf_counter() - arrived)
             return bytes(frame_count * self.channels * self._sample_bytes), _PA_CONTINUE
         error = self._fill(self._render)
         if error is not None:
             self._errors += 1
             self._last_error = error
         self._callback_cpu_s += time.thread_time() - cpu_at_start
-        took = time.perf_counter() - arrived
-        if took > self._max_callback:
-            self._max_callback = took
+        self._timer.delivered(arrived, time.perf_counter() - arrived)
         return self._result
 
     def _settle_audio_thread(self) -> None:
@@ -221,13 +208,9 @@ class CallbackOutput:
         self._underruns = 0
         self._errors = 0
         self._last_error: BaseException | None = None
-        self._max_callback = 0.0
-        self._max_interval = 0.0
-        self._last_arrival = 0.0
-        self._intervals = np.zeros(_INTERVAL_HISTORY, dtype=np.float64)
+        self._timer.reset()
         self._started_at = 0.0
         self._stopped_at = 0.0
-        self._final_cpu_load = 0.0
         self._final_latency = 0.0
         self._callback_cpu_s = 0.0
 
@@ -238,16 +221,3 @@ class CallbackOutput:
         # pyaudio copies from the returned array before the callback's GIL hold ends: one tuple, reused.
         self._result = (block.mono if block.device.base is block.mono else block.device, _PA_CONTINUE)
 
-    @staticmethod
-    def _read_cpu_load(stream: Any) -> float:
-        try:
-            return float(stream.get_cpu_load())
-        except OSError:
-            return 0.0
-
-    @staticmethod
-    def _read_latency(stream: Any) -> float:
-        try:
-            return float(stream.get_output_latency())
-        except OSError:
-            return 0.0

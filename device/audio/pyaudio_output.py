@@ -158,7 +158,7 @@ class PyAudioOutput:
         stream, self._stream = self._stream, None
         if stream is not None:
             self._stopped_at = time.perf_counter()
-            self._final_latency = self._latency(stream)
+            self._final_latency = stream_latency(stream)
             closed = _close_within(stream, self.close_timeout_s)
             if not closed and self.device_lost is None:
                 self.device_lost = "the device did not let go of the stream when stopped"
@@ -231,7 +231,7 @@ class PyAudioOutput:
             ring_frames=self._ring_frames,
             render_ahead_frames=self._target_frames,
             output_latency_s=(self._target_frames / self.sample_rate
-                              + (self._latency(self._stream) if running else self._final_latency)),
+                              + (stream_latency(self._stream) if running else self._final_latency)),
             render_cpu_s=self._render_cpu_s,
             thread_restarts=self.thread_restarts,
             last_error=describe_error(self._last_error),
@@ -371,10 +371,6 @@ class PyAudioOutput:
             return float(stream.get_time()) if stream is not None else 0.0
         except OSError:
             return 0.0
-
-    @staticmethod
-    def _latency(stream: Any) -> float:
-        return stream_latency(stream) if stream is not None else 0.0
 
 
 class _DeviceGone(Exception):

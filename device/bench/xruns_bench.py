@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _measure(args: argparse.Namespace, server: Any, device: str) -> dict[str, Any]:
-    from device.app.play import PlaySettings, live_control, open_live_rig, realtime_priorities
+    from device.app.play import PlaySettings, live_control, open_live_rig
     from device.app.swap_bench import DEFAULT_BUNDLES, CommandRunner
     from device.files import file_sha256
     from device.store.store import InstallOptions, ModelStore
@@ -106,7 +106,7 @@ def _measure(args: argparse.Namespace, server: Any, device: str) -> dict[str, An
                                     render_ahead_frames=args.render_ahead)
             messages: list[str] = []
             rig, watcher = open_live_rig(settings, messages.append)
-            output = _output(args, settings, realtime_priorities(settings)["audio"])
+            output = _output(args, settings)
             control = live_control(rig, settings)
             try:
                 control.start()
@@ -116,11 +116,11 @@ def _measure(args: argparse.Namespace, server: Any, device: str) -> dict[str, An
                 output.reset_peaks()
                 mark = server.log_mark() if server is not None else 0
                 before = output.stats
-                control_cpu_before = _process_cpu()
+                process_cpu_before = time.process_time()
                 swaps = _play_and_swap(args, runner, rig, watcher, digests, Path(store_dir))
                 after = output.stats
                 xruns = server.xruns_since(mark) if server is not None else None
-                process_cpu = _process_cpu() - control_cpu_before
+                process_cpu = time.process_time() - process_cpu_before
             finally:
                 watcher.stop()
                 output.stop()
@@ -148,23 +148,23 @@ def _measure(args: argparse.Namespace, server: Any, device: str) -> dict[str, An
     return result
 
 
-def _output(args: argparse.Namespace, settings: Any, priority: int | None) -> Any:
-    if args.arrangement == "callback":
-        from device.audio.callback_output import CallbackOutput
+def _output(args: argparse.Namespace, settings: Any) -> Any:
+    """The output `latent play` uses, or for the old arrangement the callback output."""
+    from device.app.play import live_output, realtime_priorities
 
-        return CallbackOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
-                              device=settings.device, realtime_priority=priority)
-    from device.audio.pyaudio_output import PyAudioOutput
+    if args.arrangement == "ring":
+        return live_output(settings)
+    from device.audio.callback_output import CallbackOutput
 
-    return PyAudioOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
-                         device=settings.device, render_ahead_frames=settings.render_ahead_frames,
-                         realtime_priority=priority)
+    return CallbackOutput(sample_rate=settings.sample_rate, frames_per_buffer=settings.block_frames,
+                          device=settings.device, channels=settings.channels,
+                          realtime_priority=realtime_priorities(settings)["audio"])
 
 
 def _play_and_swap(args: argparse.Namespace, runner: Any, rig: Any, watcher: Any, digests: list[str],
                    store_dir: Path) -> list[dict[str, Any]]:
     """Play for args.seconds, flashing or re-activating the next bundle every args.swap_every s."""
-    from device.app.swap_bench import DEFAULT_BUNDLES
+    from device.app.swap_bench import DEFAULT_BUNDLES, bring_up
 
     swaps: list[dict[str, Any]] = []
     installed = {digests[0]}
@@ -179,22 +179,11 @@ def _play_and_swap(args: argparse.Namespace, runner: Any, rig: Any, watcher: Any
             time.sleep(min(end, next_swap) - now)
             continue
         target = (len(swaps) + 1) % len(digests)
-        if digests[target] in installed:
-            command = "activate"
-            took = runner.run("models", "activate", digests[target], "--store", str(store_dir))
-        else:
-            command = "install"
-            took = runner.run("install", str(DEFAULT_BUNDLES[target]), "--allow-unsigned",
-                              "--store", str(store_dir))
-            installed.add(digests[target])
+        command, took = bring_up(runner, DEFAULT_BUNDLES[target], digests[target], installed, store_dir)
         swaps.append({"at_s": round(now - started, 1), "command": command, "command_s": round(took, 3)})
         if watcher.errors:
             raise InstrumentError(f"the model watcher failed during the bench: {watcher.errors}")
         next_swap += args.swap_every
-
-
-def _process_cpu() -> float:
-    return time.process_time()
 
 
 def _per_minute(count: float, seconds: float) -> float:
