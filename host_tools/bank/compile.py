@@ -91,10 +91,14 @@ class CompileReport:
 
 def _newest_checkpoint(run: Path) -> dict[str, Any]:
     from host_tools.gan.checkpoint import list_checkpoints
+    from host_tools.gan.export import exported_meta
     from host_tools.gan.run_dir import RunLayout
 
     found = list_checkpoints(RunLayout(run).checkpoints)
     if not found:
+        exported = exported_meta(run)  # a model directory from `latent train export`
+        if exported is not None:
+            return {"step": int(exported["step"]), "sha256": str(exported["sha256"])}
         raise ConfigError(f"{run} has no checkpoint yet; train it first (`latent train gan`)")
     meta = json.loads(found[-1].read_text(encoding="utf-8"))
     return {"step": int(meta["step"]), "sha256": str(meta["sha256"])}

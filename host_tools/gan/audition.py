@@ -3,11 +3,14 @@ vectors at a few pitches, and the loss curves (host training layer).
 
 The audition z never change during a run (drawn from their own seeded generator, so they leave the
 training RNG untouched), so successive samples/step_*.wav files let one hear the same notes sharpen.
+Each note is levelled like the training notes (levelling.py) so an early generator's gain errors
+neither clip the file nor hide how the notes sound.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +26,16 @@ def audition_latents(cfg: dict[str, Any]) -> Any:
     return torch.randn(cfg["train"]["audition_z"], cfg["model"]["latent_dim"], generator=rng)
 
 
-def write_audition(path: Path, generator: Any, cfg: dict[str, Any]) -> Path:
-    """One WAV: for each audition z, each audition pitch in turn, separated by short silences."""
+def write_audition(path: Path, generator: Any, cfg: dict[str, Any],
+                   level: Mapping[str, Any] | None = None) -> Path:
+    """One WAV: for each audition z, each audition pitch in turn, separated by short silences.
+
+    Each note is levelled to `level` (levelling.data_level's record); None reads the level recorded
+    in the run that holds path (RUN/samples/step_N.wav -> RUN/data.json), which the trainer wrote
+    before its first step; a run without one gets the peak safety only."""
     import soundfile
 
+    from host_tools.gan.levelling import level_notes, run_level, wav_ready
     from host_tools.gan.run_dir import generate_audio
 
     z = audition_latents(cfg)
@@ -36,12 +45,13 @@ def write_audition(path: Path, generator: Any, cfg: dict[str, Any]) -> Path:
     generator.eval()
     notes = generate_audio(generator, cfg, zs, pitches * len(z))
     generator.train(was_training)
+    notes = level_notes(notes, run_level(path.parent.parent) if level is None else level)
     rate = cfg["audio"]["sample_rate"]
     gap = np.zeros(int(_GAP_SECONDS * rate), dtype=np.float32)
     audio = np.concatenate([part for note in notes for part in (note, gap)])
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp")
-    soundfile.write(str(temp), np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16", format="WAV")
+    soundfile.write(str(temp), wav_ready(audio), rate, subtype="PCM_16", format="WAV")
     temp.replace(path)
     return path
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from device.errors import ConfigError
 
-SHIPPED = ("tiny", "small", "full")
-REPRESENTATIONS = ("spectral", "waveform")
+SHIPPED = ("tiny", "quick", "medium", "small", "full")
+REPRESENTATIONS = ("spectral", "waveform", "ddsp")
 WAVEFORM_STRIDE = 4  # upsampling factor per waveform generator block (WaveGAN's)
 
 # section -> key -> (accepted types, check, what it must be)
@@ -57,6 +57,8 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "channels": _CHANNELS,
         "disc_channels": _CHANNELS,
         "pitch_templates": ((bool,), lambda v: True, "true or false"),
+        "harmonics": ((int,), lambda v: 1 <= v <= 512, "an integer from 1 to 512"),
+        "noise_bands": ((int,), lambda v: 2 <= v <= 1025, "an integer from 2 to 1025"),
     },
     "train": {
         "seed": _NON_NEG_INT,
@@ -79,10 +81,13 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     },
 }
 
+# Keys added after runs were already saved: a config without them means what it meant before.
+DEFAULTS: dict[str, dict[str, Any]] = {"model": {"harmonics": 64, "noise_bands": 65}}
+
 # The sections and keys that decide the networks' tensor shapes and what their outputs mean.
 ARCHITECTURE_KEYS = {
     "audio": ("sample_rate", "seconds", "representation", "n_fft", "hop"),
-    "model": ("latent_dim", "channels", "disc_channels", "pitch_templates"),
+    "model": ("latent_dim", "channels", "disc_channels", "pitch_templates", "harmonics", "noise_bands"),
     "data": ("pitches",),
 }
 
@@ -132,6 +137,11 @@ def parse_override(text: str) -> tuple[str, Any]:
 def validate_config(raw: Any, origin: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: a config is a table of sections ({', '.join(SCHEMA)})")
+    raw = copy.deepcopy(raw)
+    for section, defaults in DEFAULTS.items():
+        if isinstance(raw.get(section), dict):
+            for key, value in defaults.items():
+                raw[section].setdefault(key, value)
     problems = [f"unknown section [{s}]" for s in raw if s not in SCHEMA]
     for section, keys in SCHEMA.items():
         table = raw.get(section)
@@ -166,6 +176,11 @@ def _geometry_problems(cfg: dict[str, Any]) -> list[str]:
                 f"within data.pitches [{low}, {high}]"]
     if model["pitch_templates"] and audio["representation"] != "spectral":
         return ["model.pitch_templates = true needs audio.representation = \"spectral\""]
+    if audio["representation"] == "ddsp":
+        if samples < audio["n_fft"] or audio["hop"] > samples:
+            return [f"a note of {samples} samples must hold audio.n_fft {audio['n_fft']} (the critic's "
+                    f"longest STFT) and audio.hop {audio['hop']} (one control frame)"]
+        return []
     if audio["representation"] == "spectral":
         if audio["hop"] > audio["n_fft"]:
             return [f"audio.hop {audio['hop']} must not exceed audio.n_fft {audio['n_fft']}"]
@@ -194,6 +209,8 @@ def output_shape(cfg: dict[str, Any]) -> tuple[int, ...]:
         frames = samples // audio["hop"] + 1  # torch.stft with center=True
         start_t = math.ceil(frames / 2**blocks)
         return (2, start_t * 2**blocks, audio["n_fft"] // 2)
+    if audio["representation"] == "ddsp":
+        return (1, samples)
     factor = WAVEFORM_STRIDE**blocks
     return (1, math.ceil(samples / factor) * factor)
 
@@ -203,11 +220,17 @@ def start_size(cfg: dict[str, Any]) -> tuple[int, ...]:
     shape = output_shape(cfg)
     if cfg["audio"]["representation"] == "spectral":
         return (shape[1] // 2**blocks, shape[2] // 2**blocks)
+    if cfg["audio"]["representation"] == "ddsp":  # control frames, doubled by each block
+        frames = note_samples(cfg) // cfg["audio"]["hop"] + 1
+        return (math.ceil(frames / 2**blocks),)
     return (shape[1] // WAVEFORM_STRIDE**blocks,)
 
 
 def architecture_hash(cfg: dict[str, Any]) -> str:
     chosen = {s: {k: cfg[s][k] for k in keys} for s, keys in ARCHITECTURE_KEYS.items()}
+    if cfg["audio"]["representation"] != "ddsp":  # keys only the synthesiser reads: older hashes hold
+        for key in DEFAULTS["model"]:
+            del chosen["model"][key]
     return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:16]
 
 

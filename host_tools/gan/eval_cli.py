@@ -3,8 +3,9 @@
     latent eval --run RUN [--data DIR] [--per-pitch 4] [--seed 0]
 
 Prints pitch accuracy of generated notes (within 50 cents of the conditioning pitch, over every
-trained pitch), the same for the real training notes, and Frechet distances on log-mel statistics
-(see host_tools/gan/evaluation.py).
+trained pitch), the same for the real training notes, Frechet distances on log-mel statistics, and
+beside their real counterparts: diversity at one pitch (dB), harmonic-to-noise (dB), levels (dBFS),
+clipping and clicks (see host_tools/gan/evaluation.py for each figure's definition).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("eval", help="measure a trained GAN run: pitch accuracy and Frechet distance")
+    parser = sub.add_parser("eval", help="measure a trained GAN run: pitch, Frechet, diversity, noise, "
+                                         "levels, clicks against real notes")
     parser.add_argument("--run", required=True, help="training run directory (latent train gan --out)")
     parser.add_argument("--data", help="real notes to compare with (default: the data the run trained on)")
     parser.add_argument("--per-pitch", type=int, default=4, help="notes per trained pitch (default 4)")
@@ -26,15 +28,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def real_notes(data_dir: str, cfg: dict, per_pitch: int) -> tuple:
-    """Up to per_pitch training notes at each trained pitch, spread over the set, cropped as trained."""
+    """Up to per_pitch training notes at each trained pitch, spread over the set, cropped as trained.
+
+    One note per instrument at a pitch (its first in the set's order), so the real diversity figure
+    compares different instruments even where the set holds several velocities of each.
+    """
     import numpy as np
 
     from host_tools.gan.training_data import CroppedNotes, open_notes
 
     notes = CroppedNotes(open_notes(data_dir, cfg), cfg)
     by_pitch: dict[int, list[int]] = {}
+    seen: set[tuple[int, str]] = set()
     for index, entry in enumerate(notes.dataset.examples):
-        by_pitch.setdefault(entry["pitch"], []).append(index)
+        key = (entry["pitch"], entry["instrument_str"])
+        if key not in seen:
+            seen.add(key)
+            by_pitch.setdefault(entry["pitch"], []).append(index)
     chosen = []
     for pitch in sorted(by_pitch):
         indices = by_pitch[pitch]
@@ -53,7 +63,8 @@ def _eval(args: argparse.Namespace) -> int:
     from host_tools.gan.run_dir import RunLayout, generate_audio, load_generator, read_data_record
 
     if args.per_pitch < 2:
-        raise ConfigError("--per-pitch must be at least 2 (a Frechet distance needs a spread of notes)")
+        raise ConfigError("--per-pitch must be at least 2 (a Frechet distance needs a spread of notes, "
+                          "diversity a pair at each pitch)")
     torch.set_num_threads(2)
     generator, cfg = load_generator(args.run, step=args.step)
     data_dir = args.data or read_data_record(args.run)["data_dir"]

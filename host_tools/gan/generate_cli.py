@@ -1,5 +1,8 @@
 """`latent generate`: one note from a trained GAN run, for auditioning (host app layer, CLI).
 
+The note is levelled like the run's training notes (host_tools/gan/levelling.py): the generator's
+raw output can be many times full scale, which a PCM WAV would store clipped.
+
     latent generate --run RUN --pitch 60 --seed 3 --out note.wav
     latent generate --run RUN --pitch 60 --z z.npy --out note.wav     # z: latent_dim floats (.npy)
 """
@@ -43,6 +46,8 @@ def _generate(args: argparse.Namespace) -> int:
     import soundfile
     import torch
 
+    from host_tools.bank.loudness import to_db
+    from host_tools.gan.levelling import active_rms, level_notes, run_level, wav_ready
     from host_tools.gan.run_dir import generate_audio, load_generator
 
     torch.set_num_threads(2)
@@ -52,10 +57,20 @@ def _generate(args: argparse.Namespace) -> int:
         z = load_latent(args.z, latent_dim)
     else:
         z = torch.randn(1, latent_dim, generator=torch.Generator().manual_seed(args.seed))
-    audio = generate_audio(generator, cfg, z, [args.pitch])[0]
+    raw = generate_audio(generator, cfg, z, [args.pitch])[0]
+    level = run_level(args.run)
+    audio = level_notes(raw, level)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(str(out), np.clip(audio, -1.0, 1.0), cfg["audio"]["sample_rate"], subtype="PCM_16")
+    soundfile.write(str(out), wav_ready(audio), cfg["audio"]["sample_rate"], subtype="PCM_16")
+    rms_db = float(to_db(active_rms(audio)[0]))
+    if level is None:
+        levelled = "no level recorded in the run (trained before levelling): peak safety only"
+    elif rms_db < level["rms_dbfs"] - 0.05:
+        levelled = f"held at -1 dBFS peak, under the training notes' RMS {level['rms_dbfs']:.1f} dBFS"
+    else:
+        levelled = f"levelled to the training notes' RMS {level['rms_dbfs']:.1f} dBFS"
     print(f"{out}: {len(audio) / cfg['audio']['sample_rate']:g} s at {cfg['audio']['sample_rate']} Hz, "
-          f"pitch {args.pitch}, peak {float(np.max(np.abs(audio))):.3f}")
+          f"pitch {args.pitch}, RMS {rms_db:.1f} dBFS, peak {float(np.max(np.abs(audio))):.3f} "
+          f"(raw peak {float(np.max(np.abs(raw))):.3f}; {levelled})")
     return 0

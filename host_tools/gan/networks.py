@@ -150,7 +150,9 @@ class MinibatchStd(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         group = self.group if x.shape[0] % self.group == 0 else 1
         grouped = x.view(-1, group, *x.shape[1:])
-        std = grouped.std(dim=1, unbiased=False).flatten(1).mean(dim=1)  # one figure per group
+        # sqrt(var + eps), as PGGAN: where a group's notes agree exactly (a log-spectrogram floor, digital
+        # silence) the plain std has an infinite gradient, and the gradient penalty turned it into NaN.
+        std = (grouped.var(dim=1, unbiased=False) + 1e-8).sqrt().flatten(1).mean(dim=1)  # one per group
         channel = std.repeat_interleave(group).view(-1, 1, *([1] * (x.dim() - 2)))
         return torch.cat([x, channel.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
 
@@ -186,6 +188,33 @@ class Critic(nn.Module):
             cells *= size
         self.head = EqualizedLinear(channels[-1] * cells, 1 + len(pitch_list(cfg)))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.head(self.final(self.blocks(self.from_input(x))).flatten(1))
+    def prepare(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """What the critic reads (the representation itself); the trainer's gradient penalty mixes this."""
+        return (x,)
+
+    def score(self, prepared: tuple[torch.Tensor, ...], pitch: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        # `pitch` is accepted for the trainer's one calling convention; this critic only classifies it.
+        out = self.head(self.final(self.blocks(self.from_input(prepared[0]))).flatten(1))
         return out[:, 0], out[:, 1:]
+
+    def forward(self, x: torch.Tensor, pitch: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.score(self.prepare(x), pitch)
+
+
+def build_generator(cfg: dict[str, Any]) -> nn.Module:
+    """The generator the config's representation asks for."""
+    if cfg["audio"]["representation"] == "ddsp":
+        from host_tools.gan.ddsp_networks import HarmonicGenerator
+
+        return HarmonicGenerator(cfg)
+    return Generator(cfg)
+
+
+def build_critic(cfg: dict[str, Any]) -> nn.Module:
+    if cfg["audio"]["representation"] == "ddsp":
+        from host_tools.gan.ddsp_networks import SpectralCritic
+
+        return SpectralCritic(cfg)
+    return Critic(cfg)

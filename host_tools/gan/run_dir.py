@@ -5,6 +5,7 @@
     RUN/samples/           step_NNNNNNNN.wav: the audition notes at that step; loss.png: the loss curves
     RUN/metrics.jsonl      one JSON line per logged step (losses, wall time)
     RUN/data.json          where the training notes came from (what `latent eval` compares with)
+    RUN/generator.safetensors + generator.json   instead of checkpoints/, in an exported model (export.py)
 
 `load_generator(run)` gives the trained generator and its config, for generation, evaluation and the
 latent analysis that follows training.
@@ -79,14 +80,21 @@ def load_generator(
 
     The weights are the training's moving average of the generator (train.ema_decay), as in PGGAN."""
     from host_tools.gan.checkpoint import load_checkpoint
-    from host_tools.gan.networks import Generator
+    from host_tools.gan.export import exported_meta, load_exported_weights
+    from host_tools.gan.networks import build_generator
 
     cfg = read_run_config(run_dir)
     found = load_checkpoint(RunLayout(Path(run_dir)).checkpoints, cfg, map_location=device, step=step)
-    if found is None:
-        raise CheckpointError(f"{run_dir} has no checkpoint yet; train it first (`latent train gan`)")
-    generator = Generator(cfg).to(device)
-    generator.load_state_dict(found[0]["generator_ema"])
+    if found is not None:
+        weights = found[0]["generator_ema"]
+    else:  # an exported model directory (export.py): its one generator, if the step asked for is its
+        meta = exported_meta(run_dir)
+        if meta is None or (step is not None and step != meta["step"]):
+            raise CheckpointError(f"{run_dir} has no checkpoint{'' if step is None else f' of step {step}'}"
+                                  " yet; train it first (`latent train gan`)")
+        weights = load_exported_weights(run_dir, cfg, device)
+    generator = build_generator(cfg).to(device)
+    generator.load_state_dict(weights)
     generator.eval()
     return generator, cfg
 

@@ -3,6 +3,7 @@
     latent train gan --data DIR --config tiny --out RUN            # tiny | small | full | FILE.toml
     latent train gan --out RUN --resume [--steps 2000]             # continue, the run's own config
     latent train gan ... --set train.batch_size=8 --set audio.seconds=0.5
+    latent train export --run RUN --out models/NAME                # the generator as safetensors
     torchrun --nproc_per_node=4 -m host_tools.gan.train_cli --data DIR --config full --out RUN
 """
 
@@ -13,9 +14,11 @@ import json
 import sys
 from pathlib import Path
 
+DEFAULT_CONFIG = "medium"  # the harmonic-plus-noise recipe of the shipped model (host_tools/gan/README.md)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("train", help="train generative models (gan)")
+    parser = sub.add_parser("train", help="train generative models (gan) and export them (export)")
     models = parser.add_subparsers(dest="model", metavar="MODEL", required=True)
     gan = models.add_parser(
         "gan",
@@ -25,9 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(audition WAVs, loss.png) and RUN/metrics.jsonl. Ctrl-C saves a checkpoint and stops; "
         "--resume continues exactly where it stopped. Multi-GPU: run this module under torchrun.",
     )
-    gan.add_argument("--data", required=True, help="data set directory (examples.json + audio/)")
-    gan.add_argument("--config", help="tiny, small, full or a TOML/JSON file (default when resuming: "
-                     "the run's own config)")
+    gan.add_argument("--data", required=True,
+                     help="training notes: an NSynth-layout directory (examples.json + audio/) or a "
+                     "folder of WAVs (pitches from DIR/pitches.csv or estimated)")
+    gan.add_argument("--config", help="quick, medium, tiny, small, full or a TOML/JSON file (default: "
+                     "medium, the shipped model's; when resuming: the run's own config)")
     gan.add_argument("--out", required=True, help="run directory to create (or to continue with --resume)")
     gan.add_argument("--resume", action="store_true",
                      help="continue the run in --out from its newest checkpoint")
@@ -36,6 +41,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="override one config value, e.g. --set train.batch_size=8 (repeatable)")
     gan.add_argument("--quiet", action="store_true", help="no progress bar")
     gan.set_defaults(func=_train)
+
+    export = models.add_parser(
+        "export",
+        help="write a run's trained generator as a small model directory (safetensors) to ship",
+        description="Write the run's moving-average generator (newest checkpoint or --step) as "
+        "OUT/generator.safetensors with its config, data level and PCA directions: a directory every "
+        "later tool takes as --run (latent space ..., latent bank compile, latent generate).",
+    )
+    export.add_argument("--run", required=True, help="training run directory")
+    export.add_argument("--out", required=True, help="model directory to write (replaced if it is one)")
+    export.add_argument("--step", type=int, help="export this checkpoint (default: the newest)")
+    export.set_defaults(func=_export)
 
 
 def resolve_config(args: argparse.Namespace) -> dict:
@@ -49,10 +66,20 @@ def resolve_config(args: argparse.Namespace) -> dict:
     if args.config:
         return load_config(args.config, overrides)
     saved = RunLayout(Path(args.out)).config
-    if args.resume and saved.is_file():
-        return load_config(str(saved), overrides)
-    raise ConfigError("say which config to train with: --config tiny|small|full|FILE "
-                      "(only --resume of an existing run may leave it out)")
+    if args.resume:
+        if saved.is_file():
+            return load_config(str(saved), overrides)
+        raise ConfigError(f"--resume: {args.out} holds no run to continue (no config.json); "
+                          "leave out --resume to start one")
+    return load_config(DEFAULT_CONFIG, overrides)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from host_tools.gan.export import export_model
+
+    record = export_model(args.run, args.out, step=args.step)
+    print(json.dumps({"model": args.out, **record}, indent=1))
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:

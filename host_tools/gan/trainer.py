@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import signal
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,10 +32,11 @@ from host_tools.gan.checkpoint import list_checkpoints, load_checkpoint, save_ch
 from host_tools.gan.config import architecture_hash, architecture_summary
 from host_tools.gan.distributed import Distribution, start_distribution
 from host_tools.gan.low_band import silence_low_band
-from host_tools.gan.networks import Critic, Generator
+from host_tools.gan.networks import build_critic, build_generator
 from host_tools.gan.representation import NoteCodec
 from host_tools.gan.run_dir import RunLayout, read_run_config
 from host_tools.gan.training_data import BatchSchedule, CroppedNotes, batches, open_notes
+from host_tools.gan.training_health import TrainingHealth, losses_finite
 
 
 class _StopFlag:
@@ -87,13 +89,18 @@ def _step_noise(cfg: dict[str, Any], rank: int, step: int, device: torch.device)
 
 
 def _gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                      noise: torch.Generator) -> torch.Tensor:
-    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+                      labels: torch.Tensor, noise: torch.Generator) -> torch.Tensor:
+    """WGAN-GP on random interpolates of what the critic reads (`critic.prepare`: the representation,
+    or the ddsp critic's log spectrograms), one mixing weight per note across all of its inputs."""
+    real_in, fake_in = critic.prepare(real), critic.prepare(fake)
+    shape = (real.shape[0],) + (1,) * (real_in[0].dim() - 1)
     eps = torch.rand(shape, generator=noise, device=real.device)
-    mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    score, _ = critic(mix)
-    (grad,) = torch.autograd.grad(score.sum(), mix, create_graph=True)
-    return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+    mix = tuple((eps * r + (1 - eps) * f.detach()).requires_grad_(True)
+                for r, f in zip(real_in, fake_in, strict=True))
+    score, _ = critic.score(mix, labels)
+    grads = torch.autograd.grad(score.sum(), mix, create_graph=True)
+    norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(dim=1) for g in grads) + 1e-12)
+    return (norm - 1.0).pow(2).mean()
 
 
 class GanTrainer:
@@ -115,8 +122,8 @@ class GanTrainer:
         torch.manual_seed(cfg["train"]["seed"] + self.dist.rank)
         device = self.dist.device
         self.codec = NoteCodec(cfg)
-        self.generator = Generator(cfg).to(device)
-        self.critic = Critic(cfg).to(device)
+        self.generator = build_generator(cfg).to(device)
+        self.critic = build_critic(cfg).to(device)
         # PGGAN's moving average of the generator: smooths out the step-to-step oscillation of a small GAN
         # (measured on tiny: the raw generator's pitch accuracy swung 0.5 -> 0.03 -> 0.11 over 600 steps).
         self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
@@ -145,7 +152,14 @@ class GanTrainer:
             temp = self.layout.config.with_name(".config.json.tmp")
             temp.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
             temp.replace(self.layout.config)
-            record = {"data_dir": str(Path(data_dir).resolve()), "notes": len(self.notes)}
+            from host_tools.gan.levelling import notes_level
+
+            # "level": what generated notes are levelled to before anyone hears them (levelling.py).
+            record = {"data_dir": str(Path(data_dir).resolve()), "notes": len(self.notes),
+                      "level": notes_level(self.notes, cfg["data"]["preload"])}
+            selection = self.notes.dataset.selection  # notes given, used, and why the rest are not
+            print(selection.summary(), file=sys.stderr)
+            record["selection"] = selection.as_dict()
             self.layout.data_record.write_text(json.dumps(record) + "\n", encoding="utf-8")
 
     def train_step(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -161,9 +175,9 @@ class GanTrainer:
         self.critic.requires_grad_(True)
         with torch.no_grad():
             fake = self.generator(torch.randn(batch, latent_dim, generator=noise, device=device), labels)
-        scores, logits = self.d_train(torch.cat([real, fake]))
+        scores, logits = self.d_train(torch.cat([real, fake]), torch.cat([labels, labels]))
         real_score, fake_score = scores[:batch], scores[batch:]
-        penalty = _gradient_penalty(self.critic, real, fake, noise)
+        penalty = _gradient_penalty(self.critic, real, fake, labels, noise)
         aux_real = F.cross_entropy(logits[:batch], labels)
         d_loss = (fake_score.mean() - real_score.mean() + cfg_t["gp_weight"] * penalty
                   + cfg_t["drift_weight"] * real_score.pow(2).mean() + cfg_t["aux_weight"] * aux_real)
@@ -173,7 +187,7 @@ class GanTrainer:
 
         self.critic.requires_grad_(False)
         fake = self.g_train(torch.randn(batch, latent_dim, generator=noise, device=device), labels)
-        score, logits = self.critic(fake)
+        score, logits = self.critic(fake, labels)
         aux_fake = F.cross_entropy(logits, labels)
         g_loss = -score.mean() + cfg_t["aux_weight"] * aux_fake
         self.opt_g.zero_grad(set_to_none=True)
@@ -207,6 +221,20 @@ class GanTrainer:
         if self.layout.metrics.is_file():
             write_loss_plot(self.layout.metrics, self.layout.loss_png)
 
+    def _health_notes(self, audio: torch.Tensor, labels: torch.Tensor, count: int = 6) -> tuple[Any, Any]:
+        """(a few notes of the moving-average generator at the batch's first pitches, those real notes)
+        as numpy audio, for TrainingHealth. Its z comes from a private generator seeded by the step, so
+        the run's own random streams, and with them bit-for-bit resume, are untouched."""
+        from host_tools.gan.config import pitch_list
+        from host_tools.gan.run_dir import generate_audio
+
+        count = min(count, len(labels))
+        classes = pitch_list(self.cfg)
+        z = torch.randn(count, self.cfg["model"]["latent_dim"],
+                        generator=torch.Generator().manual_seed(self.step))
+        generated = generate_audio(self.generator_ema, self.cfg, z, [classes[int(i)] for i in labels[:count]])
+        return generated, audio[:count].numpy()
+
     def run(self, steps: int | None = None) -> dict[str, Any]:
         """Train until `steps` (default train.steps) or Ctrl-C; returns a summary."""
         from tqdm import tqdm
@@ -221,6 +249,8 @@ class GanTrainer:
                    unit="step", dynamic_ncols=True)
         data = batches(self.notes, self.schedule, self.step, self.cfg["data"]["preload"],
                        self.cfg["data"]["num_workers"])
+        health = TrainingHealth(self.cfg, self.layout.root, record=writer,
+                                emit=(lambda line: bar.write(line, file=sys.stderr)) if writer else None)
         interrupted = False
         try:
             with _sigint_sets(flag):
@@ -229,6 +259,8 @@ class GanTrainer:
                     audio, labels = next(data)
                     losses = self.train_step(audio, labels)
                     self.step += 1
+                    if self.dist.any_rank(not losses_finite(losses)):
+                        health.diverged(self.step, losses)  # raises before NaN weights are saved
                     self.wall += time.perf_counter() - began
                     bar.update(1)
                     if writer and (self.step % cfg_t["log_every"] == 0 or self.step == total):
@@ -236,6 +268,8 @@ class GanTrainer:
                         with open(self.layout.metrics, "a", encoding="utf-8") as handle:
                             handle.write(json.dumps({"step": self.step, **losses,
                                                      "wall_seconds": round(self.wall, 3)}) + "\n")
+                        health.observe_losses(self.step, losses)
+                        health.observe_audio(self.step, *self._health_notes(audio, labels))
                     interrupted = self.dist.any_rank(flag.raised)
                     if writer and (self.step % cfg_t["checkpoint_every"] == 0 or interrupted
                                    or self.step == total):
@@ -249,4 +283,4 @@ class GanTrainer:
             self.dist.close()
         return {"step": self.step, "steps_this_session": self.step - start_step, "target": total,
                 "interrupted": interrupted, "wall_seconds": round(self.wall, 1), "losses": losses,
-                "run": str(self.layout.root)}
+                "run": str(self.layout.root), "health": health.as_list()}

@@ -5,10 +5,13 @@
     latent space explore --run RUN -n N [--pitch P] [--spread S] [--seed S] [--out DIR]
     latent space bookmark NAME --run RUN (--coeffs c0,c1,.. | --seed N | --z v0,v1,..)
     latent space bookmarks --run RUN
-    latent space smoothness --bundle B        JSON: neighbour vs random-pair spectral distance
+    latent space describe --run RUN [--components 0-7]   JSON: what each direction moves, axes to use
+    latent space smoothness --bundle B        JSON: neighbour and random-pair log-mel distance (dB)
     latent space compare --bundle B --reference R    JSON: codec error of B against R, sizes
 
 Heavy imports (torch, the GAN) stay inside the run functions so `latent --help` stays fast.
+The WAVs of grid and explore are levelled like the run's training notes (host_tools/gan/levelling.py);
+the contact sheet and smoothness figures measure the generator's raw output.
 """
 
 from __future__ import annotations
@@ -69,7 +72,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--run", required=True)
     listing.set_defaults(func=run_bookmarks)
 
-    smooth = actions.add_parser("smoothness", help="JSON: grid-neighbour vs random-pair spectral distance")
+    describe = actions.add_parser("describe", help="JSON: how audible each PCA direction is and which "
+                                                    "spectral feature it moves; suggests a bank's two axes")
+    describe.add_argument("--run", required=True)
+    describe.add_argument("--components", default="0-7", help="directions to describe, e.g. 0-7 or 0,2,5")
+    describe.add_argument("--pitches", help="MIDI pitches to listen at (default: low, middle and high "
+                                            "trained pitch)")
+    describe.add_argument("--reach", type=float, default=2.0, help="R: compare -R and +R std (default 2)")
+    describe.set_defaults(func=run_describe)
+
+    smooth = actions.add_parser("smoothness", help="JSON: grid-neighbour and random-pair log-mel distance "
+                                                   "(dB, as latent eval's diversity) and their ratio")
     smooth.add_argument("--bundle", required=True)
     smooth.add_argument("--pairs", type=int, default=256)
     smooth.add_argument("--json", action="store_true", help="one line")
@@ -102,6 +115,32 @@ def _pitch(cfg: dict[str, Any], pitch: int | None) -> int:
     return chosen
 
 
+def run_describe(args: argparse.Namespace) -> int:
+    from device.errors import ConfigError
+    from host_tools.gan.config import pitch_list
+    from host_tools.gan.run_dir import load_generator
+    from host_tools.space.describe import MEANING, describe_directions, suggest_axes
+    from host_tools.space.directions import load_directions
+    from host_tools.space.parsing import check_trained_pitches, parse_pitches
+
+    generator, cfg = load_generator(args.run)
+    directions = load_directions(args.run)
+    components = parse_pitches(args.components)  # the same grammar: numbers and ranges
+    unknown = [k for k in components if not 0 <= k < directions.count]
+    if unknown:
+        raise ConfigError(f"--components {args.components}: the run has directions 0..{directions.count - 1}")
+    trained = pitch_list(cfg)
+    pitches = (parse_pitches(args.pitches) if args.pitches
+               else [trained[len(trained) // 6], trained[len(trained) // 2], trained[-1 - len(trained) // 6]])
+    check_trained_pitches(pitches, trained)
+    if not 0 < args.reach <= 10:
+        raise ConfigError(f"--reach {args.reach} must be in (0, 10] standard deviations")
+    described = describe_directions(generator, cfg, directions, components, pitches, args.reach)
+    _print({"run": args.run, "pitches": pitches, "reach": args.reach, "directions": described,
+            "suggested_axes": suggest_axes(described), "meaning": MEANING})
+    return 0
+
+
 def run_pca(args: argparse.Namespace) -> int:
     from host_tools.gan.run_dir import load_generator
     from host_tools.space.directions import direction_response, fit_directions, save_directions
@@ -119,24 +158,42 @@ def run_pca(args: argparse.Namespace) -> int:
             "std": [round(float(s), 4) for s in found.std],
             "explained_ratio": [round(float(r), 4) for r in found.explained_ratio],
             "response_diagonal": diagonal, "selectivity": selectivity,
-            "fit_seconds": found.meta["fit_seconds"]})
+            "fit_seconds": found.meta["fit_seconds"], "meaning": PCA_MEANING})
     return 0
+
+
+# What each figure `latent space pca` prints is, in plain words (one entry per list, index = direction).
+PCA_MEANING = {
+    "components": "how many directions were fitted; direction k is axis pc<k> of `latent space grid`",
+    "std": "how much the generator's first-layer activations vary along each direction, in their own "
+           "units; one grid step of 1.0 moves this much (decreasing: direction 0 varies most)",
+    "explained_ratio": "share of the activations' variation at a fixed pitch that each direction carries "
+                       "(0..1); the leading directions are the ones most likely to be audible",
+    "response_diagonal": "moving z by one step (1 std) along direction k from random points moves "
+                         "component k by this many std on average; near 1.0 means the direction does "
+                         "what it says, near 0 that the generator ignores it",
+    "selectivity": "share of that move that lands on component k rather than the other components "
+                   "(|R[k,k]| / sum_j |R[k,j]|): 1.0 = it changes only its own component, about 1/K = "
+                   "it changes all of them alike (entangled)",
+}
 
 
 def run_grid(args: argparse.Namespace) -> int:
     import numpy as np
 
     from device.errors import ConfigError
+    from host_tools.gan.evaluation import DISTANCE_HOP, log_mel_db
+    from host_tools.gan.levelling import level_notes, run_level
     from host_tools.gan.run_dir import load_generator, read_run_config
     from host_tools.space.contact_sheet import write_contact_sheet
     from host_tools.space.directions import load_directions, space_dir
     from host_tools.space.grids import pca_grid
-    from host_tools.space.measures import grid_smoothness
+    from host_tools.space.measures import METRIC, UNITS, grid_smoothness, smoothness_meaning
     from host_tools.space.parsing import parse_axes, parse_range, parse_steps
     from host_tools.space.render import render_latents, write_wav
-    from host_tools.space.spectra import HOP, log_mel
 
     cfg = read_run_config(args.run)
+    level = run_level(args.run)
     directions = load_directions(args.run)
     axes = parse_axes(args.axes, directions.count)
     if len(axes) > 2:
@@ -152,22 +209,29 @@ def run_grid(args: argparse.Namespace) -> int:
     latents = grid.flat_latents()
     with progress_bar(len(latents), "grid") as bar:
         audio = render_latents(generator, cfg, latents, [pitch] * len(latents), progress=bar.update)
+    levelled = level_notes(audio, level)
     rate = int(cfg["audio"]["sample_rate"])
     index = []
     for n, cell in enumerate(grid.cells()):
         values = {f"pc{a}": float(axis.values()[c]) for a, axis, c in zip(axes, grid.axes, cell, strict=True)}
         name = "_".join(f"{key}_{value:+.2f}" for key, value in values.items())
-        write_wav(out / f"{name}.wav", audio[n], rate)
+        write_wav(out / f"{name}.wav", levelled[n], rate)
         index.append({"cell": list(cell), "file": f"{name}.wav", "coeffs": values})
-    spectra = log_mel(audio, rate).reshape(*grid.shape, -1, 40)
+    spectra = log_mel_db(audio, rate)
+    spectra = spectra.reshape(*grid.shape, *spectra.shape[1:])
     sheet_spectra = spectra if len(axes) == 2 else spectra[None]
     ticks = [f"{v:+.2g}" for v in np.linspace(low, high, steps)]
     sheet = write_contact_sheet(
         out / "contact_sheet.png", sheet_spectra,
         [f"pc{axes[0]} {t}" for t in ticks] if len(axes) == 2 else [""],
         [f"pc{axes[-1]} {t}" for t in ticks],
-        f"{Path(args.run).name}: pitch {pitch}, rows pc{axes[0]}, columns pc{axes[-1]} (std)", rate, HOP)
-    smooth = grid_smoothness(spectra, len(axes)) if len(grid.cells()) > 2 else None
+        f"{Path(args.run).name}: pitch {pitch}, rows pc{axes[0]}, columns pc{axes[-1]} (std)", rate,
+        DISTANCE_HOP)
+    smooth: dict[str, Any] | None = None
+    if len(grid.cells()) > 2:
+        found = grid_smoothness(spectra, len(axes))
+        smooth = {**found, "meaning": smoothness_meaning(found["neighbour_db"], found["random_pair_db"]),
+                  "units": UNITS, "metric": METRIC}
     (out / "index.json").write_text(json.dumps({"pitch": pitch, "axes": axes, "cells": index}, indent=1))
     _print({"out": str(out), "wavs": len(index), "contact_sheet": str(sheet), "smoothness": smooth})
     return 0
@@ -179,11 +243,13 @@ def run_explore(args: argparse.Namespace) -> int:
     import numpy as np
 
     from device.errors import ConfigError
+    from host_tools.gan.levelling import level_notes, run_level
     from host_tools.gan.run_dir import load_generator, read_run_config
     from host_tools.space.directions import load_directions, space_dir
     from host_tools.space.render import render_latents, write_wav
 
     cfg = read_run_config(args.run)
+    level = run_level(args.run)
     directions = load_directions(args.run)
     if args.n < 1 or not args.spread > 0:
         raise ConfigError("-n must be at least 1 and --spread a positive number")
@@ -197,6 +263,7 @@ def run_explore(args: argparse.Namespace) -> int:
     generator, cfg = load_generator(args.run)
     with progress_bar(args.n, "explore") as bar:
         audio = render_latents(generator, cfg, latents, [pitch] * args.n, progress=bar.update)
+    audio = level_notes(audio, level)
     rows = []
     for n in range(args.n):
         text = ",".join(f"{c:.3f}" for c in coeffs[n])

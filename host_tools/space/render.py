@@ -30,6 +30,10 @@ def render_latents(
 
 
 def write_wav(path: str | os.PathLike[str], audio: np.ndarray, sample_rate: int) -> Path:
+    """A PCM_16 WAV of one note. Level generated notes first (host_tools.gan.levelling.level_notes):
+    the clip here is only the last guard, since soundfile would clip out-of-range floats silently."""
+    from host_tools.gan.levelling import wav_ready
+
     path = Path(path)
-    soundfile.write(path, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    soundfile.write(path, wav_ready(audio), sample_rate, subtype="PCM_16")
     return path

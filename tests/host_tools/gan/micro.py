@@ -72,3 +72,17 @@ def write_micro_dataset(root: Path, pitches: tuple[int, ...] = PITCHES, rate: in
             soundfile.write(root / "audio" / f"{entry['note_str']}.wav", audio, rate, subtype="PCM_16")
     (root / "examples.json").write_text(json.dumps(examples))
     return root
+
+
+# The same micro scale for the harmonic-plus-noise ("ddsp") generator and its spectral critic.
+MICRO_DDSP = {
+    "audio.representation": "ddsp",
+    "audio.n_fft": 256,
+    "model.pitch_templates": False,
+    "model.harmonics": 16,
+    "model.noise_bands": 9,
+}
+
+
+def micro_ddsp_config(**changes: Any) -> dict[str, Any]:
+    return micro_config(**{**{k.replace(".", "__"): v for k, v in MICRO_DDSP.items()}, **changes})

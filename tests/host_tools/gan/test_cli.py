@@ -44,6 +44,31 @@ def test_generate_writes_one_note_at_the_run_rate(trained: Path, tmp_path: Path)
     assert soundfile.info(str(tmp_path / "z.wav")).frames == 4000
 
 
+def test_generate_levels_the_note_like_the_training_notes_and_never_clips(
+    trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from host_tools.bank.loudness import to_db
+    from host_tools.gan import run_dir
+    from host_tools.gan.levelling import CEILING, active_rms
+
+    level = json.loads(RunLayout(trained).data_record.read_text())["level"]
+    # The micro notes: harmonic tones peaking at 0.4 (write_micro_dataset), all six read (preload).
+    assert level["notes"] == 6 and level["peak"] == pytest.approx(0.4, abs=0.01)
+    assert -20.0 < level["rms_dbfs"] < -8.0
+    real = run_dir.generate_audio
+    for gain in (1.0, 25.0):  # as the model made it, and a model whose output is 25x too loud
+        monkeypatch.setattr(run_dir, "generate_audio", lambda *a, gain=gain: gain * real(*a))
+        out = tmp_path / f"x{gain:g}.wav"
+        assert main(["generate", "--run", str(trained), "--pitch", "61", "--out", str(out)]) == 0
+        audio = soundfile.read(out)[0]
+        peak = float(np.max(np.abs(audio)))
+        assert peak <= CEILING + 1 / 32768 and not np.any(np.abs(audio) >= 32767 / 32768)
+        rms_db = float(to_db(active_rms(audio)[0]))
+        # At the data's level, unless that would have put the peak past -1 dBFS (then exactly there).
+        assert rms_db == pytest.approx(level["rms_dbfs"], abs=0.05) or (
+            peak == pytest.approx(CEILING, abs=1 / 32768) and rms_db < level["rms_dbfs"])
+
+
 def test_generate_refuses_an_untrained_pitch_and_a_wrong_z(trained: Path, tmp_path: Path, capsys) -> None:
     assert main(["generate", "--run", str(trained), "--pitch", "70", "--out", str(tmp_path / "x.wav")]) == 1
     assert "pitch 70 was not trained" in capsys.readouterr().err

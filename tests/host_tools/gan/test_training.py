@@ -13,6 +13,7 @@ import torch
 
 from host_tools.gan.checkpoint import list_checkpoints
 from host_tools.gan.config import note_samples
+from host_tools.gan.levelling import CEILING
 from host_tools.gan.run_dir import RunLayout, generate_audio, load_generator
 from host_tools.gan.trainer import GanTrainer
 
@@ -67,6 +68,9 @@ def test_a_run_writes_its_layout_and_resumes_bit_for_bit(micro_data: Path, tmp_p
     assert layout.loss_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     audio, rate = soundfile.read(layout.samples / "step_00000004.wav")
     assert rate == 16000 and len(audio) > 2 * note_samples(micro_config())  # 1 z x 2 pitches + gaps
+    # Auditions are levelled like the training notes (recorded in data.json) and never reach full scale.
+    assert json.loads(layout.data_record.read_text())["level"]["notes"] == 6
+    assert np.max(np.abs(audio)) <= CEILING + 1 / 32768
 
     _train(micro_data, split, 2)
     assert _train(micro_data, split, 4, resume=True)["steps_this_session"] == 2

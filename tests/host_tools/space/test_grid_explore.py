@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
+import pytest
 import soundfile
 
 from device.cli import main
+from host_tools.gan import run_dir
+from host_tools.gan.levelling import CEILING
+from host_tools.gan.run_dir import RunLayout
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -44,3 +50,28 @@ def test_explore_renders_n_points_with_an_index(pca_run: Path, tmp_path: Path, c
     assert len(rows[0]["coeffs"].split(",")) == 4
     points = json.loads((out / "index.json").read_text())
     assert len(points) == 3 and len(points[0]["z"]) == 8
+
+
+def test_grid_and_explore_wavs_are_levelled_and_never_clip(
+    pca_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from host_tools.bank.loudness import to_db
+    from host_tools.gan.levelling import active_rms
+
+    real = run_dir.generate_audio
+    monkeypatch.setattr(run_dir, "generate_audio", lambda *a: 25.0 * real(*a))  # a model 25x too loud
+    # The fixture run has no data.json (as a run trained before the level was recorded): peak only.
+    assert main(["space", "grid", "--run", str(pca_run), "--axes", "0", "--steps", "3",
+                 "--out", str(tmp_path / "g")]) == 0
+    for wav in sorted((tmp_path / "g").glob("*.wav")):
+        audio = soundfile.read(wav)[0]
+        assert np.max(np.abs(audio)) == pytest.approx(CEILING, abs=1 / 32768)
+    run = shutil.copytree(pca_run, tmp_path / "run")  # a copy with a level record
+    record = {"data_dir": "/x", "notes": 6, "level": {"rms_dbfs": -40.0}}
+    RunLayout(run).data_record.write_text(json.dumps(record))
+    assert main(["space", "explore", "--run", str(run), "-n", "2", "--out", str(tmp_path / "e")]) == 0
+    for wav in sorted((tmp_path / "e").glob("*.wav")):
+        audio = soundfile.read(wav)[0]
+        assert np.max(np.abs(audio)) < CEILING
+        assert float(to_db(active_rms(audio)[0])) == pytest.approx(-40.0, abs=0.1)
+    capsys.readouterr()
