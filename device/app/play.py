@@ -23,7 +23,11 @@ from device.app.instrument import Instrument
 from device.app.panel_link import PanelLink
 from device.errors import ConfigError
 
-SHIPPED_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "additive-timbre.bundle"
+SHIPPED_MODELS = Path(__file__).resolve().parents[2] / "models"
+# The default sound: a bank compiled from the shipped GAN (models/README.md). The additive bank needs no
+# trained model and stays as the fallback of a checkout whose GAN bank is missing.
+SHIPPED_BUNDLE = SHIPPED_MODELS / "gan-medium.bundle"
+FALLBACK_BUNDLE = SHIPPED_MODELS / "additive-timbre.bundle"
 DEFAULT_OFFLINE_SECONDS = 30.0
 FALLBACK_WAV = Path("latent-play.wav")
 
@@ -64,10 +68,12 @@ def realtime_priorities(settings: PlaySettings) -> dict[str, int | None]:
 def resolve_bundle(bundle: Path | None) -> Path:
     if bundle is not None:
         return bundle
-    if SHIPPED_BUNDLE.exists():
-        return SHIPPED_BUNDLE
-    raise ConfigError(f"no bundle given and the shipped default {SHIPPED_BUNDLE} is missing; "
-                      "pass --bundle FILE (build one with `latent bank additive --out FILE`)")
+    for shipped in (SHIPPED_BUNDLE, FALLBACK_BUNDLE):
+        if shipped.exists():
+            return shipped
+    raise ConfigError(f"no bundle given and neither shipped bundle ({SHIPPED_BUNDLE.name}, "
+                      f"{FALLBACK_BUNDLE.name}) is in {SHIPPED_MODELS}; pass --bundle FILE (build one with "
+                      "`latent bank additive --out FILE`)")
 
 
 class StreamClock:

@@ -8,6 +8,7 @@ interrupted compile continues where it stopped; a job whose inputs changed (othe
 pitches or window) starts afresh. The bank is written under a staging name through the device's own
 writer, reloaded through the device reader and played through the device's granular engine; only
 then is it moved onto the output path, so a partial or failing bank is never where a bundle is expected.
+Every segment is levelled to one loudness first (`level_segments`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ TOOL_NAME = "latent bank compile"
 ENGINE_RATE = 48000
 _MIN_FRAMES = 16
 _SILENCE_RMS = 1e-5
+LEVEL_DB = -18.0      # K-weighted RMS of every segment, as the additive bank (models/README.md)
+CEILING_DBFS = -1.0   # and no sample above this
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def plan_compile(
     run: str | os.PathLike[str], *, out: str | os.PathLike[str], pitches: list[int],
     pca_axes: list[int] | str | None = None, value_range: tuple[float, float] | str = (-2.0, 2.0),
     steps: int = 5, corners: list[str] | None = None, seconds: float | None = None, offset: float = 0.0,
-    codec: str = "int16", batch: int = 32,
+    codec: str = "int16", batch: int = 32, axis_names: list[tuple[str, str]] | None = None,
 ) -> CompileRequest:
     """Check the whole job and resolve its grid; ConfigError before anything is generated."""
     from host_tools.gan.config import note_samples, pitch_list
@@ -140,7 +143,9 @@ def plan_compile(
         low, high = parse_range(value_range) if isinstance(value_range, str) else value_range
         if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
             raise ConfigError(f"--range {value_range!r} must be two increasing numbers, like -2,2")
-        grid = pca_grid(directions, axes, float(low), float(high), steps)
+        if axis_names is not None and len(axis_names) != len(axes):
+            raise ConfigError(f"--axis-names names {len(axis_names)} axes but --pca-axes chooses {len(axes)}")
+        grid = pca_grid(directions, axes, float(low), float(high), steps, axis_names)
     check_trained_pitches(pitches, pitch_list(cfg))
     rate, length = int(cfg["audio"]["sample_rate"]), note_samples(cfg)
     first = round(offset * rate)
@@ -229,6 +234,24 @@ def _generate(request: CompileRequest, generator: Any, work: _WorkDir, progress:
     return out.reshape(shape), generated, len(starts) - generated, seconds
 
 
+def level_segments(segments: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Every segment at LEVEL_DB K-weighted RMS, lowered where that would put a peak over CEILING_DBFS.
+
+    A GAN's output level is whatever it learned, and it varies across the latent space; on an
+    instrument a timbre axis should move timbre, not volume, and no corner of the grid may blast.
+    One gain per segment (never a clipper: the waveform stays the generator's), the convention of the
+    additive bank, so banks can be swapped live at the same loudness. Silent segments stay silent."""
+    from host_tools.bank.loudness import k_weighted_rms
+
+    flat = segments.reshape(-1, segments.shape[-1]).astype(np.float64)
+    loudness = k_weighted_rms(flat, sample_rate)
+    peaks = np.max(np.abs(flat), axis=1)
+    gain = np.where(loudness > _SILENCE_RMS, 10.0 ** (LEVEL_DB / 20.0) / np.maximum(loudness, 1e-12), 1.0)
+    ceiling = 10.0 ** (CEILING_DBFS / 20.0)
+    gain = np.minimum(gain, np.where(peaks > 0, ceiling / np.maximum(peaks, 1e-12), gain))
+    return (flat * gain[:, None]).astype(np.float32).reshape(segments.shape)
+
+
 def _engine_check(path: Path, request: CompileRequest) -> list[dict[str, float]]:
     """Reload through the device reader, compare its description, play grains through the engine."""
     from device.bundle.reader import load_segment_bank
@@ -277,15 +300,17 @@ def compile_bank(
     generator, _ = load_generator(request.run, step=request.checkpoint["step"])
     work = _WorkDir(request)
     segments, generated, reused, seconds = _generate(request, generator, work, progress, after_batch)
+    rate = int(request.cfg["audio"]["sample_rate"])
+    segments = level_segments(segments, rate)
     request.out.parent.mkdir(parents=True, exist_ok=True)
     staged = request.out.with_name(f".{request.out.name}.staged-{os.getpid()}")
-    rate = int(request.cfg["audio"]["sample_rate"])
     config = {
         "run": str(request.run.resolve()), "checkpoint": request.checkpoint, "gan_config": request.cfg,
         "grid": request.grid.description, "pitches": request.pitches,
         "window": {"offset_seconds": request.window[0] / rate,
                    "seconds": (request.window[1] - request.window[0]) / rate},
         "codec": request.codec, "batch": request.batch,
+        "level": {"k_weighted_rms_db": LEVEL_DB, "ceiling_dbfs": CEILING_DBFS},
     }
     try:
         write_segment_bank(staged, name=request.out.stem, sample_rate=rate, axes=request.grid.axes,

@@ -25,11 +25,31 @@ def register(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--seconds", type=float, help="keep only this much of each note")
     parser.add_argument("--offset", type=float, default=0.0, help="where the kept window starts (s)")
     parser.add_argument("--codec", default="int16", help="int16 or mulaw8 (default int16)")
+    parser.add_argument("--axis-names", metavar="NAME[=WHAT],...",
+                        help="name each PCA axis by what it moves (see `latent space describe`), e.g. "
+                             "'brightness=darker to brighter,noise=pure to breathy'; default pc<k>")
     parser.add_argument("--batch", type=int, default=32, help="segments per generated batch")
     parser.add_argument("--out", required=True, help="bundle file to write")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     accept_negative_lists(parser)
     parser.set_defaults(func=run)
+
+
+def parse_axis_names(text: str) -> list[tuple[str, str]]:
+    """'a=what a moves,b' -> [("a", "what a moves"), ("b", "")]; names are what a performer reads."""
+    import re
+
+    from device.errors import ConfigError
+
+    names = []
+    for part in text.split(","):
+        name, _, what = part.partition("=")
+        name = name.strip()
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+            raise ConfigError(f"--axis-names: {name!r} must be a lower-case word (letters, digits, _), "
+                              "e.g. brightness")
+        names.append((name, what.strip()))
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         args.run, out=args.out, pitches=parse_pitches(args.pitches), pca_axes=args.pca_axes,
         value_range=args.range, steps=args.steps,
         corners=args.corners.split(",") if args.corners is not None else None,
-        seconds=args.seconds, offset=args.offset, codec=args.codec, batch=args.batch)
+        seconds=args.seconds, offset=args.offset, codec=args.codec, batch=args.batch,
+        axis_names=parse_axis_names(args.axis_names) if args.axis_names else None)
     report = compile_bank(request, progress=not args.no_progress)
     print(json.dumps(report.to_json(), indent=1))
     print(f"wrote {report.path}: {report.size_bytes / 2**20:.2f} MiB, {report.segments} segments in "

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from host_tools.gan.config import note_samples, pitch_list, start_size
 from host_tools.gan.harmonic_synth import HarmonicNoiseSynth, midi_to_hz
-from host_tools.gan.networks import EqualizedConv, EqualizedLinear, MinibatchStd, PixelNorm
+from host_tools.gan.networks import EqualizedConv, EqualizedLinear, MinibatchStd, PixelNorm, SplitGenerator
 
 _SLOPE = 0.2
 _LOG_FLOOR = 1e-3  # -60 dB re a unit bin of the normalised STFT: quieter detail is not judged
@@ -44,7 +44,7 @@ def pitch_number(midi: torch.Tensor) -> torch.Tensor:
     return (midi - 60.0) / 36.0
 
 
-class HarmonicGenerator(nn.Module):
+class HarmonicGenerator(SplitGenerator):
     """(z, pitch class index) -> audio (batch, 1, samples); `features()` gives the first block's output."""
 
     spectral = False
@@ -91,13 +91,6 @@ class HarmonicGenerator(nn.Module):
     def from_features(self, features: torch.Tensor, pitch: torch.Tensor) -> torch.Tensor:
         f0 = midi_to_hz(self.midi[pitch])
         return self.synth(self.controls(features, pitch), f0).unsqueeze(1)
-
-    def forward(
-        self, z: torch.Tensor, pitch: torch.Tensor, return_features: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        features = self.features(z, pitch)
-        out = self.from_features(features, pitch)
-        return (out, features) if return_features else out
 
 
 class _ResolutionCritic(nn.Module):

@@ -75,7 +75,25 @@ def _act_norm() -> list[nn.Module]:
     return [nn.LeakyReLU(_SLOPE), PixelNorm()]
 
 
-class Generator(nn.Module):
+class SplitGenerator(nn.Module):
+    """A generator in two halves, `features` (z, pitch -> first block) and `from_features` (the rest),
+    so the GANSpace analysis can read and edit the first block's activations."""
+
+    def features(self, z: torch.Tensor, pitch: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def from_features(self, features: torch.Tensor, pitch: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(
+        self, z: torch.Tensor, pitch: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        features = self.features(z, pitch)
+        out = self.from_features(features, pitch)
+        return (out, features) if return_features else out
+
+
+class Generator(SplitGenerator):
     """(z, pitch class index) -> representation; `features()` gives the first conv block's output."""
 
     def __init__(self, cfg: dict[str, Any]) -> None:
@@ -130,13 +148,6 @@ class Generator(nn.Module):
         # Linear, as PGGAN's toRGB: a tanh here saturates where most bins must sit (silence, -1) and
         # starved the generator's gradients (measured: broadband noise after 200 tiny steps).
         return silence_low_band(self.to_output(x), self.silent_bins) if self.spectral else self.to_output(x)
-
-    def forward(
-        self, z: torch.Tensor, pitch: torch.Tensor, return_features: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        features = self.features(z, pitch)
-        out = self.from_features(features, pitch)
-        return (out, features) if return_features else out
 
 
 class MinibatchStd(nn.Module):

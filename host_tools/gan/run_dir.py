@@ -79,12 +79,14 @@ def load_generator(
     """(generator in eval mode with the newest (or `step`'s) checkpoint's weights, the run's config).
 
     The weights are the training's moving average of the generator (train.ema_decay), as in PGGAN."""
-    from host_tools.gan.checkpoint import load_checkpoint
+    from host_tools.gan.checkpoint import list_checkpoints, load_checkpoint
     from host_tools.gan.export import exported_meta, load_exported_weights
     from host_tools.gan.networks import build_generator
 
     cfg = read_run_config(run_dir)
-    found = load_checkpoint(RunLayout(Path(run_dir)).checkpoints, cfg, map_location=device, step=step)
+    checkpoints = RunLayout(Path(run_dir)).checkpoints
+    found = load_checkpoint(checkpoints, cfg, map_location=device, step=step) \
+        if list_checkpoints(checkpoints) else None
     if found is not None:
         weights = found[0]["generator_ema"]
     else:  # an exported model directory (export.py): its one generator, if the step asked for is its

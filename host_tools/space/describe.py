@@ -71,8 +71,10 @@ def envelope_db(note: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def attack_seconds(note: np.ndarray, sample_rate: int) -> float:
+    """Time until the envelope first comes within 3 dB of its 95th percentile: the onset, robust to a
+    held note whose loudest moment (a swell, a tremolo peak) comes late."""
     env = envelope_db(note, sample_rate)
-    reached = np.nonzero(env >= env.max() - 0.9151)[0]  # 90% of the peak amplitude
+    reached = np.nonzero(env >= np.percentile(env, 95) - 3.0)[0]
     return float(reached[0] * _ENVELOPE_S)
 
 
@@ -135,9 +137,13 @@ def describe_directions(generator: Any, cfg: dict[str, Any], directions: Any, co
 
 
 def suggest_axes(described: list[dict[str, Any]], count: int = 2) -> list[int]:
-    """The most audible directions that move different features (fewer if too few differ)."""
+    """The most audible directions that move different features (fewer if too few differ). A direction
+    that mostly moves the level is left out: a compiled bank levels every segment, so it would play as
+    nothing."""
     chosen: list[dict[str, Any]] = []
     for entry in sorted(described, key=lambda e: -e["distance_db"]):
+        if entry["moves"] == "level_db":
+            continue
         if all(entry["moves"] != other["moves"] for other in chosen):
             chosen.append(entry)
         if len(chosen) == count:

@@ -34,9 +34,11 @@ class LatentGrid:
 
 
 def pca_grid(
-    directions: LatentDirections, axes: list[int], low: float, high: float, steps: int
+    directions: LatentDirections, axes: list[int], low: float, high: float, steps: int,
+    names: list[tuple[str, str]] | None = None,
 ) -> LatentGrid:
-    """Every combination of `steps` values in [low, high] std along the chosen components, others 0."""
+    """Every combination of `steps` values in [low, high] std along the chosen components, others 0.
+    `names`: (name, what it moves) per axis, e.g. from `latent space describe`; default pc<k>."""
     ticks = np.linspace(low, high, steps)
     coeffs = np.zeros((*(steps,) * len(axes), directions.count))
     for position, component in enumerate(axes):
@@ -44,11 +46,12 @@ def pca_grid(
         shape[position] = steps
         coeffs[..., component] = ticks.reshape(shape)
     bank_axes = [
-        Axis(f"pc{c}", low, high, steps,
-             f"GANSpace direction {c} of the run (within-pitch PCA of the generator's first-block "
+        Axis(names[i][0] if names else f"pc{c}", low, high, steps,
+             (f"{names[i][1]}; " if names else "")
+             + f"GANSpace direction {c} of the run (within-pitch PCA of the generator's first-block "
              f"activations, {100 * directions.explained_ratio[c]:.1f}% of their variance), in standard "
              "deviations from the centre latent")
-        for c in axes
+        for i, c in enumerate(axes)
     ]
     return LatentGrid(bank_axes, directions.latent(coeffs), {
         "kind": "pca", "components": axes, "range": [low, high], "steps": steps,

@@ -12,7 +12,7 @@ import pytest
 from device.bundle.reader import load_segment_bank
 from device.cli import main
 from device.errors import ConfigError
-from host_tools.bank.compile import compile_bank, plan_compile
+from host_tools.bank.compile import compile_bank, level_segments, plan_compile
 from host_tools.space.bookmarks import add_bookmark
 from host_tools.space.directions import load_directions
 
@@ -75,7 +75,8 @@ def test_window_keeps_the_chosen_part_of_each_note(pca_run: Path, tmp_path: Path
     bank = load_segment_bank(out)
     try:
         got = bank.segment((1, 0), 1)
-        np.testing.assert_allclose(got, whole[800:2400], atol=2.0 / 32767 * np.abs(whole).max())
+        want = level_segments(whole[None, 800:2400], cfg["audio"]["sample_rate"])[0]  # one gain
+        np.testing.assert_allclose(got, want, atol=2.0 / 32767 * np.abs(want).max())
     finally:
         bank.bundle.close()
 
@@ -101,7 +102,8 @@ def test_an_interrupted_compile_resumes_without_regenerating(pca_run: Path, tmp_
     bank = load_segment_bank(out)
     try:
         first = np.stack([bank.segment((0, 0), 0), bank.segment((0, 0), 1), bank.segment((0, 1), 0)])
-        np.testing.assert_allclose(first, cached, atol=2.0 / 32767 * np.abs(cached).max())
+        want = level_segments(cached, 16000)
+        np.testing.assert_allclose(first, want, atol=2.0 / 32767 * np.abs(want).max())
     finally:
         bank.bundle.close()
     assert not partial.exists()
@@ -165,3 +167,36 @@ def test_a_run_without_pca_is_refused_by_the_cli(tmp_path: Path, capsys) -> None
                  "--out", str(out)]) == 1
     assert "no latent directions yet" in capsys.readouterr().err
     assert not out.exists() and not out.with_name("none.bundle.partial").exists()
+
+
+def test_every_segment_is_levelled_and_none_reaches_full_scale() -> None:
+    rate = 16000
+    t = np.arange(rate // 2) / rate
+    loud = 8.0 * np.sin(2 * np.pi * 220 * t)               # 18 dB over full scale
+    quiet = 0.001 * np.sin(2 * np.pi * 220 * t)
+    spiky = 0.01 * np.sin(2 * np.pi * 220 * t)
+    spiky[100] = 0.9                                       # one spike: the ceiling, not the loudness, rules
+    out = level_segments(np.stack([loud, quiet, spiky, np.zeros_like(t)]).astype(np.float32), rate)
+    from host_tools.bank.compile import CEILING_DBFS, LEVEL_DB
+    from host_tools.bank.loudness import k_weighted_rms, to_db
+
+    levels = to_db(k_weighted_rms(out[:2], rate))
+    np.testing.assert_allclose(levels, LEVEL_DB, atol=0.01)
+    assert np.max(np.abs(out)) <= 10 ** (CEILING_DBFS / 20) + 1e-6
+    assert np.max(np.abs(out[2])) == pytest.approx(10 ** (CEILING_DBFS / 20), rel=1e-5)
+    np.testing.assert_allclose(out[0] / out[0].max(), loud / loud.max(), atol=1e-6)  # a gain, no clipping
+    assert not out[3].any()
+
+
+def test_axes_are_named_by_what_they_move(pca_run: Path, tmp_path: Path) -> None:
+    from host_tools.bank.compile_cli import parse_axis_names
+
+    names = parse_axis_names("brightness=darker to brighter, noise")
+    assert names == [("brightness", "darker to brighter"), ("noise", "")]
+    request = _request(pca_run, tmp_path / "named.bundle", axis_names=names)
+    assert [a.name for a in request.grid.axes] == ["brightness", "noise"]
+    assert request.grid.axes[0].description.startswith("darker to brighter; GANSpace direction 0")
+    with pytest.raises(ConfigError, match="names 1 axes"):
+        _request(pca_run, tmp_path / "x.bundle", axis_names=[("one", "")])
+    with pytest.raises(ConfigError, match="lower-case word"):
+        parse_axis_names("Bright Ness")

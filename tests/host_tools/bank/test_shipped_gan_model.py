@@ -36,3 +36,59 @@ def test_gan_bank_plays(tmp_path: Path) -> None:
         audio = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2") / 32768.0
     assert len(audio) == 4 * 48000
     assert 0.05 < np.max(np.abs(audio)) < 0.99
+
+
+# The default sound: models/gan-medium.bundle, compiled from the shipped generator models/gan-medium/.
+MEDIUM_BUNDLE, MEDIUM_MODEL = MODELS / "gan-medium.bundle", MODELS / "gan-medium"
+
+
+def _medium_recipe() -> dict:
+    return tomllib.loads((MODELS / "gan-medium.toml").read_text())
+
+
+def test_the_default_bank_is_the_issue_s_grid_from_the_shipped_generator() -> None:
+    import json
+
+    from device.app.play import SHIPPED_BUNDLE
+    from host_tools.space.parsing import parse_pitches
+
+    assert SHIPPED_BUNDLE == MEDIUM_BUNDLE
+    recipe = _medium_recipe()["compile"]
+    bank = load_segment_bank(MEDIUM_BUNDLE)
+    try:
+        assert [a.steps for a in bank.axes] == [9, 9] == [recipe["steps"]] * 2
+        assert [a.name for a in bank.axes] == [n.split("=")[0] for n in recipe["axis_names"].split(",")]
+        assert all((a.min, a.max) == tuple(recipe["range"]) for a in bank.axes)
+        assert list(bank.pitches) == parse_pitches(recipe["pitches"])
+        assert bank.pitches[0] <= 36 and bank.pitches[-1] >= 84
+        assert max(b - a for a, b in zip(bank.pitches, bank.pitches[1:])) <= 3
+        assert bank.segment_frames == round(recipe["seconds"] * bank.sample_rate)
+        config = bank.bundle.manifest["config"]
+        exported = json.loads((MEDIUM_MODEL / "generator.json").read_text())
+        assert config["checkpoint"] == {"step": exported["step"], "sha256": exported["sha256"]}
+        assert config["grid"]["components"] == recipe["pca_axes"]
+    finally:
+        bank.bundle.close()
+    assert MEDIUM_BUNDLE.stat().st_size <= 100 * 10**6
+
+
+def test_a_default_bank_segment_is_what_the_shipped_generator_makes() -> None:
+    import torch
+
+    from host_tools.bank.compile import level_segments
+    from host_tools.gan.run_dir import generate_audio, load_generator
+
+    recipe = _medium_recipe()["compile"]
+    generator, cfg = load_generator(MEDIUM_MODEL)
+    bank = load_segment_bank(MEDIUM_BUNDLE)
+    try:
+        latents = np.asarray(bank.bundle.manifest["config"]["grid"]["center_z"], dtype=np.float32)
+        pitch = bank.pitches[len(bank.pitches) // 2]
+        note = generate_audio(generator, cfg, torch.from_numpy(latents[None]), [pitch])[0]
+        rate = bank.sample_rate
+        first = round(recipe["offset"] * rate)
+        want = level_segments(note[None, first:first + bank.segment_frames], rate)[0]
+        got = bank.segment((4, 4), len(bank.pitches) // 2)  # the grid's centre is the centre latent
+        np.testing.assert_allclose(got, want, atol=2.0 / 32767 * np.abs(want).max() + 1e-4)
+    finally:
+        bank.bundle.close()

@@ -25,6 +25,17 @@ def test_the_default_recipe_is_a_broad_training_set():
     assert parse_recipe(recipe.to_config()) == recipe
 
 
+@pytest.mark.parametrize(("name", "config"), [("medium", "medium"), ("quick", "quick")])
+def test_the_gan_recipes_cover_their_configs_every_pitch_and_note_length(name: str, config: str) -> None:
+    from host_tools.gan.config import load_config, note_samples, pitch_list
+
+    recipe, cfg = load_recipe(name), load_config(config)
+    pitches = {pitch for _, pitch, _ in recipe.notes()}
+    assert set(pitch_list(cfg)) <= pitches
+    assert recipe.total_frames >= note_samples(cfg) and recipe.sample_rate == cfg["audio"]["sample_rate"]
+    assert len({GM_PROGRAMS[p].family for p, _, _ in recipe.notes()}) >= 6
+
+
 def test_groups_share_the_top_level_velocities_unless_they_name_their_own():
     recipe = parse_recipe(
         {
