@@ -89,7 +89,7 @@ def test_flashes_and_swaps_from_other_processes_drop_no_block(jack_server: JackS
 
 
 def test_latent_play_live_runs_on_the_sound_card_and_reports(jack_server: JackServer, tmp_path: Path) -> None:
-    from device.app.play import play_live
+    from device.app.play import SHIPPED_BUNDLE, play_live
 
     messages: list[str] = []
     stats = play_live(PlaySettings(device=DUMMY_DEVICE, block_frames=FRAMES, sample_rate=RATE, realtime=True),
@@ -99,7 +99,7 @@ def test_latent_play_live_runs_on_the_sound_card_and_reports(jack_server: JackSe
     assert stats["blocks"] > 1000
     assert stats["errors"] == 0
     assert stats["control_polls"] > 100 and stats["control_errors"] == 0
-    assert any(m.startswith("playing additive-timbre.bundle on") for m in messages), messages
+    assert any(m.startswith(f"playing {SHIPPED_BUNDLE.name} on") for m in messages), messages
     assert any(m.startswith("stopped:") for m in messages), messages
     # Either on or refused with what to do about it.
     assert any(m.startswith("real-time scheduling on (render thread SCHED_FIFO") or "LimitRTPRIO" in m
