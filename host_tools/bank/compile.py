@@ -27,6 +27,7 @@ import numpy as np
 
 from device.bundle.codecs import CODECS
 from device.errors import BundleError, ConfigError
+from host_tools.gan.levelling import CEILING_DBFS  # no sample above this, as every levelled WAV
 from host_tools.space.grids import LatentGrid
 
 TOOL_NAME = "latent bank compile"
@@ -34,7 +35,6 @@ ENGINE_RATE = 48000
 _MIN_FRAMES = 16
 _SILENCE_RMS = 1e-5
 LEVEL_DB = -18.0      # K-weighted RMS of every segment, as the additive bank (models/README.md)
-CEILING_DBFS = -1.0   # and no sample above this
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,8 @@ class WavFolderSource:
     def __len__(self) -> int:
         return len(self.files)
 
-    def _load(self, index: int) -> np.ndarray:
+    def read_trimmed(self, index: int) -> tuple[np.ndarray, int]:
+        """(the file as mono at its own rate, leading silence trimmed if asked, its rate)."""
         import soundfile
 
         path = self.root / self.files[index]
@@ -136,8 +137,15 @@ class WavFolderSource:
         mono = to_mono(audio)
         if self.trim_silence:
             mono = mono[leading_silence_frames(mono, rate) :]
+        return mono, rate
+
+    def finish(self, mono: np.ndarray, rate: int) -> np.ndarray:
+        """read_trimmed's audio at the folder's rate and length, normalised if asked."""
         audio = fix_length(resample(mono, rate, self.sample_rate), self.frames, self.sample_rate)
         return peak_normalize(audio) if self.normalize else audio
+
+    def _load(self, index: int) -> np.ndarray:
+        return self.finish(*self.read_trimmed(index))
 
     def _pitch(self, index: int, audio: np.ndarray) -> tuple[int, str, float]:
         relative = self.files[index]
@@ -158,7 +166,10 @@ class WavFolderSource:
         )
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, int, dict[str, Any]]:
-        audio = self._load(index)
+        return self.item(index, self._load(index))
+
+    def item(self, index: int, audio: np.ndarray) -> tuple[np.ndarray, int, dict[str, Any]]:
+        """(audio, pitch, metadata) of file `index` whose finished audio is `audio`."""
         pitch, origin, hz = self._pitch(index, audio)
         rate, frames = self._headers[index]
         meta = {

@@ -50,12 +50,10 @@ def exported_meta(run: str | os.PathLike[str]) -> dict[str, Any] | None:
     return meta
 
 
-def load_exported_weights(run: str | os.PathLike[str], cfg: dict[str, Any],
-                          device: str = "cpu") -> dict[str, Any] | None:
-    """The exported generator's state dict, or None when `run` holds no exported generator."""
-    meta = exported_meta(run)
-    if meta is None:
-        return None
+def load_exported_weights(run: str | os.PathLike[str], cfg: dict[str, Any], meta: dict[str, Any],
+                          device: str = "cpu") -> dict[str, Any]:
+    """The exported generator's state dict; `meta` is exported_meta(run), already checked against the
+    weights' sha256 (hashing them again here would read the file twice)."""
     if meta.get("architecture_hash") != architecture_hash(cfg):
         raise ConfigError(f"{Path(run) / WEIGHTS} was made for {meta.get('architecture')}, not for the "
                           f"directory's config ({architecture_summary(cfg)}); export the model again")

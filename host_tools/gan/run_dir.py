@@ -94,7 +94,7 @@ def load_generator(
         if meta is None or (step is not None and step != meta["step"]):
             raise CheckpointError(f"{run_dir} has no checkpoint{'' if step is None else f' of step {step}'}"
                                   " yet; train it first (`latent train gan`)")
-        weights = load_exported_weights(run_dir, cfg, device)
+        weights = load_exported_weights(run_dir, cfg, meta, device)
     generator = build_generator(cfg).to(device)
     generator.load_state_dict(weights)
     generator.eval()

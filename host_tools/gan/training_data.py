@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from device.errors import DatasetError
-from host_tools.data.audio_ops import leading_silence_frames, to_mono
 from host_tools.data.nsynth_dataset import NSynthDataset
 from host_tools.data.nsynth_fields import midi_name
 from host_tools.data.wav_folder import AUDIO_SUFFIXES, WavFolderSource
@@ -222,25 +221,20 @@ class WavFolderNotes:
         self.selection = _make_selection(root, "wav_folder", cfg, judged, remarks)
 
     def _judge(self, index: int, crop: int) -> tuple[str | None, dict[str, Any]]:
-        """(why the file is left out or None, its metadata) before the pitch-range test."""
-        import soundfile
-
+        """(why the file is left out or None, its metadata) before the pitch-range test. The file is
+        read once: its trimmed length is judged before the folder's fixed length hides it."""
         if index in self.source.unreadable:
             return "unreadable", {}
-        path = self.source.root / self.source.files[index]
         try:
-            audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-        except (RuntimeError, OSError, ValueError):
+            mono, rate = self.source.read_trimmed(index)
+        except DatasetError:
             return "unreadable", {}
-        mono = to_mono(audio)
-        if self.source.trim_silence:
-            mono = mono[leading_silence_frames(mono, rate):]
         # resample_poly's output length: ceil(frames * to / from)
         if -(-len(mono) * self.sample_rate // rate) < crop:
             return "too_short", {}
         try:
-            _, _, meta = self.source[index]  # the pitch: CSV, else YIN (cached for training)
-        except DatasetError:  # the file read a moment ago, so what fails here is the pitch
+            _, _, meta = self.source.item(index, self.source.finish(mono, rate))  # pitch: CSV, else YIN
+        except DatasetError:  # the file was read, so what fails here is the pitch
             return "no_pitch", {}
         return None, meta
 

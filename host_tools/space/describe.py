@@ -101,11 +101,11 @@ def describe_direction(low: np.ndarray, high: np.ndarray, pitches: list[int],
                        sample_rate: int) -> dict[str, Any]:
     """Figures for one direction from its notes at -R (`low`) and +R (`high`), one per pitch."""
     distance = float(np.mean(log_mel_distance(log_mel_db(low, sample_rate), log_mel_db(high, sample_rate))))
+    pairs = [(note_features(lo, p, sample_rate), note_features(h, p, sample_rate))
+             for lo, h, p in zip(low, high, pitches, strict=True)]
     deltas: dict[str, float] = {}
     for name in STEPS:
-        changes = [note_features(h, p, sample_rate)[name] - note_features(lo, p, sample_rate)[name]
-                   for lo, h, p in zip(low, high, pitches, strict=True)]
-        finite = [c for c in changes if math.isfinite(c)]
+        finite = [c for c in (after[name] - before[name] for before, after in pairs) if math.isfinite(c)]
         deltas[name] = float(np.mean(finite)) if finite else 0.0
     scores = {name: abs(value) / STEPS[name][0] for name, value in deltas.items()}
     main = max(scores, key=lambda name: scores[name])
