@@ -19,6 +19,7 @@ from typing import Any
 
 from device.bus import registers as r
 from device.errors import ConfigError
+from device.safe_read import read_toml
 
 PINS_ENV = "LATENT_PINS"
 SYSTEM_PINS = Path("/etc/latent-instrument/pins.toml")
@@ -84,13 +85,13 @@ def default_pin_map_path() -> Path:
 
 def load_pin_map(path: str | os.PathLike[str] | None = None) -> PinMap:
     source = Path(path) if path is not None else default_pin_map_path()
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not os.path.lexists(source):
         raise ConfigError(f"{source}: pin map not found; point ${PINS_ENV} at a copy of "
-                          f"hardware/pins.toml or restore it") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{source}: cannot read the pin map: {err}") from None
+                          f"hardware/pins.toml or restore it")
+    try:
+        # Bounded: a FIFO, a device, a huge or hostile file is refused by name, never hangs.
+        data = read_toml(source, what="a pin map (a copy of hardware/pins.toml)", error=ConfigError,
+                         raise_syntax_errors=True)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: not valid TOML: {err}") from None
     return parse_pin_map(data, str(source))

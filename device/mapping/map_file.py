@@ -7,7 +7,7 @@ with half a mapping. The shipped default is `default_map.toml` beside this modul
 
 from __future__ import annotations
 
-import tomllib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from importlib import resources
@@ -40,6 +40,7 @@ from device.mapping.config import (
 from device.mapping.control_state import ParamValue
 from device.mapping.curves import CURVES
 from device.mapping.toml_reader import TableReader, check_number
+from device.safe_read import loads_toml, read_text
 
 SCHEMA_VERSION = 1
 DEFAULT_MAP_NAME = "default_map.toml"
@@ -55,13 +56,11 @@ def load_map(
 ) -> MapConfig:
     """Read and validate a mapping file (the shipped default when `path` is None)."""
     path = default_map_path() if path is None else Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         raise ConfigError(f"mapping file {path} does not exist; give the path of a .toml mapping file "
-                          f"(the default is {default_map_path()})") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"mapping file {path} cannot be read: {err}") from None
+                          f"(the default is {default_map_path()})")
+    # Bounded: a FIFO, a device or a huge file is refused by name instead of hanging or filling memory.
+    text = read_text(path, what="a .toml mapping file", error=ConfigError)
     return parse_map(text, source=str(path), channels=channels)
 
 
@@ -74,10 +73,8 @@ def parse_map(
             raise ConfigError(
                 f"channel {name!r} has kind {kind!r}; allowed kinds: {', '.join(CHANNEL_KINDS)}"
             )
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{source}: not valid TOML ({err}); fix the syntax at that line") from None
+    # Also refuses nesting and numbers deep or long enough to crash or stall the TOML parser.
+    data = loads_toml(text, source=source, error=ConfigError)
     return _MapParser(source, channels).parse(TableReader(data, "", source))
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from device.errors import GestureError
+from device.safe_read import loads_toml, read_text
 
 TOUCH_CHANNEL = re.compile(r"e([0-9]|1[01])")
 FLEX_CHANNEL = re.compile(r"flex[0-9]+")
@@ -99,20 +101,21 @@ def load_gesture(spec: str | Path) -> Gesture:
         if not entry.is_file():
             raise GestureError(f"no built-in gesture named {spec!r} (built-in: "
                                f"{', '.join(builtin_gestures())}); give a .toml file path instead")
-        return parse_gesture(entry.read_text(encoding="utf-8"), str(entry))
+        with resources.as_file(entry) as builtin:
+            text = read_text(builtin, what="a built-in gesture file", error=GestureError)
+        return parse_gesture(text, str(entry))
     path = Path(text_spec)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise GestureError(f"{path}: gesture file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise GestureError(f"{path}: cannot read the gesture file: {err}") from None
+    if not os.path.lexists(path):
+        raise GestureError(f"{path}: gesture file not found")
+    # Bounded: a FIFO, a device or a huge file is refused by name instead of hanging the player.
+    text = read_text(path, what="a gesture file (.toml)", error=GestureError)
     return parse_gesture(text, str(path))
 
 
 def parse_gesture(text: str, source: str = "<gesture>") -> Gesture:
     try:
-        data = tomllib.loads(text)
+        # Also refuses nesting and numbers deep or long enough to crash or stall the TOML parser.
+        data = loads_toml(text, source=source, error=GestureError, raise_syntax_errors=True)
     except tomllib.TOMLDecodeError as err:
         raise GestureError(f"{source}: not valid TOML: {err}") from None
     return _Parser(text, source).gesture(data)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import tomllib
 import typing
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from typing import Any
 
 from device.bundle.codecs import CODECS
 from device.errors import ConfigError
+from device.safe_read import read_toml
 
 Check = Callable[[Any], str | None]
 
@@ -191,15 +193,11 @@ def parse_recipe(data: Mapping[str, Any]) -> AdditiveRecipe:
 def load_recipe(path: str | Path, overrides: Mapping[str, Any] | None = None) -> AdditiveRecipe:
     """Read and validate a recipe TOML file, with dotted keys in `overrides` replacing its values."""
     path = Path(path)
+    if not os.path.lexists(path):
+        raise ConfigError(f"recipe file {path} does not exist")
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"recipe file {path} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(f"recipe path {path} is a directory, not a TOML file") from None
-    except OSError as bad:
-        raise ConfigError(f"cannot read recipe file {path}: {bad.strerror or bad}") from None
+        # Bounded: a directory, FIFO, device, huge or hostile file is refused by name, never hangs.
+        data = read_toml(path, what="a recipe TOML file", error=ConfigError, raise_syntax_errors=True)
     except tomllib.TOMLDecodeError as bad:
         raise ConfigError(f"recipe file {path} is not valid TOML: {bad}") from None
     try:

@@ -18,6 +18,7 @@ Any unknown key, wrong type or out-of-range value is a ConfigError naming the fi
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from device.errors import ConfigError
+from device.safe_read import read_toml
 from host_tools.data.gm_programs import gm_program, parse_programs
 from host_tools.data.nsynth_fields import (
     NSYNTH_NOTE_SECONDS,
@@ -237,11 +239,12 @@ def load_recipe(name_or_path: str | Path) -> RenderRecipe:
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
         path = RECIPES_DIR / f"{name_or_path}.toml"
-    if not path.is_file():
+    if not os.path.lexists(path):
         shipped = ", ".join(sorted(p.stem for p in RECIPES_DIR.glob("*.toml")))
         raise ConfigError(f"recipe {name_or_path} not found; give a TOML file or one of: {shipped}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        # Bounded: a directory, FIFO, device, huge or hostile file is refused by name, never hangs.
+        data = read_toml(path, what="a recipe TOML file", error=ConfigError, raise_syntax_errors=True)
+    except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path} is not valid TOML: {err}") from None
     return parse_recipe(data, str(path))

@@ -13,12 +13,14 @@ import copy
 import hashlib
 import json
 import math
+import os
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from device.errors import ConfigError
+from device.safe_read import loads_toml, read_json, read_toml
 
 SHIPPED = ("tiny", "quick", "medium", "small", "full")
 REPRESENTATIONS = ("spectral", "waveform", "ddsp")
@@ -96,7 +98,8 @@ def config_path(name_or_path: str) -> Path:
     if name_or_path in SHIPPED:
         return Path(str(resources.files("host_tools.gan") / "configs" / f"{name_or_path}.toml"))
     path = Path(name_or_path)
-    if not path.is_file():
+    # Whatever else is there (a directory, a FIFO, a device) is refused by name when it is read.
+    if not os.path.lexists(path):
         raise ConfigError(
             f"config {name_or_path!r} is neither a shipped config ({', '.join(SHIPPED)}) nor a file; "
             "copy host_tools/gan/configs/tiny.toml and edit the copy"
@@ -107,10 +110,14 @@ def config_path(name_or_path: str) -> Path:
 def load_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The validated config: a shipped name or a TOML/JSON file, then `overrides` ({"train.steps": 5})."""
     path = config_path(name_or_path)
+    what = "a GAN config file (.toml or .json)"
     try:
-        text = path.read_text(encoding="utf-8")
-        raw = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError) as err:
+        # Bounded: a FIFO, a device, a huge or hostile file is refused by name, never hangs.
+        if path.suffix == ".json":
+            raw = read_json(path, what=what, error=ConfigError, raise_syntax_errors=True)
+        else:
+            raw = read_toml(path, what=what, error=ConfigError, raise_syntax_errors=True)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the config ({err}); fix the file's syntax") from None
     for dotted, value in (overrides or {}).items():
         section, _, key = dotted.partition(".")
@@ -118,7 +125,10 @@ def load_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> d
             raise ConfigError(
                 f"override {dotted!r} names no config key; keys are section.key, e.g. train.steps"
             )
-        raw.setdefault(section, {})[key] = value
+        table = raw.setdefault(section, {}) if isinstance(raw, dict) else None
+        # A file whose top or section is no table gets no override: validate_config names the fault.
+        if isinstance(table, dict):
+            table[key] = value
     return validate_config(raw, str(path))
 
 
@@ -128,10 +138,17 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or "." not in key:
         raise ConfigError(f"--set {text!r}: write section.key=VALUE, e.g. --set train.steps=200")
     try:
-        parsed = tomllib.loads(f"v = {value}")["v"]
+        # Bounded like a file: deep nesting or a giant number is refused, not a crash.
+        parsed = loads_toml(f"v = {value}", source=f"--set {_clip(text)!r}", error=ConfigError,
+                            raise_syntax_errors=True)["v"]
     except tomllib.TOMLDecodeError:
         parsed = value
     return key.strip(), parsed
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters, to quote a hostile command-line value in one line."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def validate_config(raw: Any, origin: str) -> dict[str, Any]:

@@ -16,9 +16,12 @@ from typing import Any
 import numpy as np
 
 from device.errors import ConfigError
+from device.safe_read import read_json
 from host_tools.space.directions import space_dir
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Thousands of bookmarks of a few-hundred-dimensional z; far more is a damaged or foreign file.
+MAX_BOOKMARKS_BYTES = 64 * 1024 * 1024
 
 
 def bookmarks_path(run: str | os.PathLike[str]) -> Path:
@@ -34,14 +37,20 @@ def seed_latent(seed: int, latent_dim: int) -> np.ndarray:
 
 def load_bookmarks(run: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     path = bookmarks_path(run)
-    if not path.is_file():
+    # Only nothing at all means no bookmarks yet; a directory, FIFO or device there is refused.
+    if not os.path.lexists(path):
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-    except (OSError, ValueError) as err:
+        # Bounded: a FIFO, a device, a huge or hostile file is refused by name, never hangs.
+        data = read_json(path, what="a JSON file", error=ConfigError, max_bytes=MAX_BOOKMARKS_BYTES,
+                         raise_syntax_errors=True)
+    except json.JSONDecodeError as err:
         raise ConfigError(f"{path} is unreadable ({err}); fix or delete it") from None
+    except ConfigError as err:
+        raise ConfigError(f"{path} is unreadable ({str(err).removeprefix(f'{path}: ')}); "
+                          "fix or delete it") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is unreadable (not an object); fix or delete it")
     return data
 
 

@@ -11,6 +11,8 @@ from device.bus import registers as r
 from device.bus.pinmap import REPO_PINS, load_pin_map
 from device.errors import ConfigError
 
+from ...hostile_files import SPECIAL_PATHS, TOML_TEXTS, Hostile, make, params, refused_quickly
+
 SHIPPED = REPO_PINS.read_text(encoding="utf-8")
 
 
@@ -94,3 +96,15 @@ def test_a_pin_map_without_the_irq_line_still_loads_and_polls(tmp_path: Path) ->
     assert pins.mpr121.irq is None
     line, problem = open_irq_line(pins)
     assert line is None and problem is not None and "no [mpr121].irq in the pin map" in problem
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(TOML_TEXTS, SPECIAL_PATHS))
+def test_hostile_pin_maps_are_refused_quickly_by_name(tmp_path: Path, case: Hostile,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = make(case, tmp_path / "pins.toml")
+    message = refused_quickly(lambda: load_pin_map(path), ConfigError, case)
+    assert message.startswith(f"{path}: ")
+    # Through $LATENT_PINS as well, the way the instrument finds it.
+    monkeypatch.setenv("LATENT_PINS", str(path))
+    refused_quickly(load_pin_map, ConfigError, case)

@@ -9,6 +9,8 @@ import pytest
 from device.errors import ConfigError
 from device.mapping import default_map_path, load_map, parse_map
 
+from ...hostile_files import SPECIAL_PATHS, TOML_TEXTS, Hostile, make, params, refused_quickly
+
 # The smallest useful map; each bad case below adds to it or replaces part of it.
 BASE = """
 [pitch]
@@ -188,3 +190,19 @@ def test_every_value_a_map_accepts_is_one_the_engine_accepts() -> None:
         assert engine_lo <= lo < hi <= engine_hi, name
     assert set(config.WINDOWS) <= set(WINDOW_NAMES)
     assert set(config.MODES) == set(engine_params.MODES)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(TOML_TEXTS, SPECIAL_PATHS))
+def test_hostile_mapping_files_are_refused_quickly_by_name(tmp_path: Path, case: Hostile) -> None:
+    path = make(case, tmp_path / "hostile.toml")
+    message = refused_quickly(lambda: load_map(path), ConfigError, case)
+    assert message.startswith(f"{path}: ")
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(TOML_TEXTS))
+def test_hostile_mapping_text_is_refused_quickly(case: Hostile) -> None:
+    assert case.text is not None
+    message = refused_quickly(lambda: parse_map(case.text, source="hostile.toml"), ConfigError, case)
+    assert message.startswith("hostile.toml: ")

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from device.errors import GestureError
-from device.sim.gesture import load_gesture, parse_gesture
+from device.sim.gesture import builtin_gestures, load_gesture, parse_gesture
+
+from ...hostile_files import SPECIAL_PATHS, TOML_TEXTS, Hostile, make, params, refused_quickly
 
 SIMPLE = """\
 name = "simple"
@@ -116,3 +118,28 @@ def test_empty_and_missing_gestures_are_refused(tmp_path: Path) -> None:
         load_gesture("nonesuch")
     with pytest.raises(GestureError, match="looping gesture needs a duration"):
         parse_gesture('loop = true\n[[keyframe]]\nt = 0.0\nflex0 = 0.5\n', "still.toml")
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(TOML_TEXTS, SPECIAL_PATHS))
+def test_hostile_gesture_files_are_refused_quickly_by_name(tmp_path: Path, case: Hostile) -> None:
+    path = make(case, tmp_path / "hostile.toml")
+    message = refused_quickly(lambda: load_gesture(path), GestureError, case)
+    assert message.startswith(f"{path}: ")
+    refused_quickly(lambda: load_gesture(str(path)), GestureError, case)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(TOML_TEXTS))
+def test_hostile_gesture_text_is_refused_quickly(case: Hostile) -> None:
+    assert case.text is not None
+    message = refused_quickly(lambda: parse_gesture(case.text, "hostile.toml"), GestureError, case)
+    assert message.startswith("hostile.toml: ")
+
+
+def test_every_built_in_gesture_loads_through_the_bounded_reader() -> None:
+    names = builtin_gestures()
+    assert "demo" in names
+    for name in names:
+        gesture = load_gesture(name)
+        assert gesture.source.endswith(f"{name}.toml") and gesture.tracks

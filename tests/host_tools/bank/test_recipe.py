@@ -11,6 +11,8 @@ import pytest
 from device.errors import ConfigError
 from host_tools.bank.recipe import AdditiveRecipe, load_recipe, parse_recipe, with_overrides
 
+from ...hostile_files import SPECIAL_PATHS, TOML_TEXTS, Hostile, make, params, refused_quickly
+
 SHIPPED_RECIPE = Path(__file__).resolve().parents[3] / "models" / "additive-timbre.toml"
 
 
@@ -123,3 +125,11 @@ def test_shipped_recipe_spells_out_every_key() -> None:
         data = tomllib.load(f)
     recipe = load_recipe(SHIPPED_RECIPE)
     assert data == recipe.to_config(), "the shipped recipe should document every setting explicitly"
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(TOML_TEXTS, SPECIAL_PATHS))
+def test_hostile_recipe_files_are_refused_quickly_by_name(tmp_path: Path, case: Hostile) -> None:
+    path = make(case, tmp_path / "hostile.toml")
+    message = refused_quickly(lambda: load_recipe(path), ConfigError, case)
+    assert message.startswith(f"{path}: ")

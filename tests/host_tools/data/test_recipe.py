@@ -10,6 +10,8 @@ from device.errors import ConfigError
 from host_tools.data.gm_programs import GM_PROGRAMS
 from host_tools.data.recipe import RECIPES_DIR, load_recipe, parse_pitches, parse_recipe
 
+from ...hostile_files import SPECIAL_PATHS, TOML_TEXTS, Hostile, make, params, refused_quickly
+
 
 def test_the_default_recipe_is_a_broad_training_set():
     recipe = load_recipe("default")
@@ -85,3 +87,11 @@ def test_recipe_files_are_found_by_name_or_path_and_must_be_toml(tmp_path: Path)
     broken.write_text("groups = [[[\n")
     with pytest.raises(ConfigError, match=r"broken\.toml is not valid TOML"):
         load_recipe(broken)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(TOML_TEXTS, SPECIAL_PATHS))
+def test_hostile_recipe_files_are_refused_quickly_by_name(tmp_path: Path, case: Hostile) -> None:
+    path = make(case, tmp_path / "hostile.toml")
+    message = refused_quickly(lambda: load_recipe(path), ConfigError, case)
+    assert message.startswith(f"{path}: ")

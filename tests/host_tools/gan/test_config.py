@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,15 @@ from host_tools.gan.config import (
     start_size,
 )
 
+from ...hostile_files import (
+    JSON_TEXTS,
+    SPECIAL_PATHS,
+    TOML_TEXTS,
+    Hostile,
+    make,
+    params,
+    refused_quickly,
+)
 from .micro import micro_config
 
 
@@ -103,3 +113,42 @@ def test_pitch_templates_need_the_spectral_representation() -> None:
     with pytest.raises(ConfigError, match="pitch_templates"):
         micro_config(audio__representation="waveform")
     assert micro_config(audio__representation="waveform", model__pitch_templates=False)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(TOML_TEXTS, SPECIAL_PATHS))
+def test_hostile_toml_configs_are_refused_quickly_by_name(tmp_path: Path, case: Hostile) -> None:
+    path = make(case, tmp_path / "hostile.toml")
+    message = refused_quickly(lambda: load_config(str(path)), ConfigError, case)
+    assert message.startswith(f"{path}: ")
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(JSON_TEXTS))
+def test_hostile_json_configs_are_refused_quickly_by_name(tmp_path: Path, case: Hostile) -> None:
+    path = make(case, tmp_path / "hostile.json")
+    message = refused_quickly(lambda: load_config(str(path)), ConfigError, case)
+    assert message.startswith(f"{path}: ")
+
+
+def test_a_json_config_loads_like_its_toml_and_its_syntax_errors_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(load_config("tiny")))
+    assert load_config(str(path)) == load_config("tiny")
+    path.write_text('{"audio": ')
+    with pytest.raises(ConfigError, match=r"mine\.json: cannot read the config \(Expecting value"):
+        load_config(str(path))
+    path.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="a config is a table of sections"):
+        load_config(str(path), {"train.steps": 3})
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(TOML_TEXTS[:2] + TOML_TEXTS[4:]))
+def test_hostile_set_values_are_refused_quickly(case: Hostile) -> None:
+    assert case.text is not None
+    value = case.text.removeprefix("v = ").strip()
+    message = refused_quickly(lambda: parse_override(f"train.steps={value}"), ConfigError, case)
+    assert message.startswith("--set 'train.steps=")
+    # A value that is no TOML at all is still taken as a string.
+    assert parse_override("data.name=not toml [") == ("data.name", "not toml [")

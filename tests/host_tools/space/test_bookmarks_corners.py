@@ -14,6 +14,7 @@ from host_tools.space.bookmarks import bookmark_latents, bookmarks_path, load_bo
 from host_tools.space.corners import bilinear, corner_grid
 from host_tools.space.directions import load_directions
 
+from ...hostile_files import JSON_TEXTS, SPECIAL_PATHS, Hostile, make, params, refused_quickly
 from .runs import make_micro_run
 
 
@@ -63,3 +64,25 @@ def test_corners_are_exact_and_the_surface_is_bilinear() -> None:
     np.testing.assert_allclose(bilinear(corners, u, v), expected)
     with pytest.raises(ConfigError, match="exactly four"):
         bilinear(corners[:3], u, v)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("case", params(JSON_TEXTS, SPECIAL_PATHS, skip=("/dev/zero",)))
+def test_hostile_bookmark_files_are_refused_quickly_by_name(tmp_path: Path, case: Hostile) -> None:
+    # The file's place is fixed (RUN/space/bookmarks.json), so /dev/zero comes as a link there.
+    path = bookmarks_path(tmp_path / "run")
+    path.parent.mkdir(parents=True)
+    make(case, path)
+    message = refused_quickly(lambda: load_bookmarks(tmp_path / "run"), ConfigError, case)
+    assert message.startswith(f"{path} is unreadable (") and message.endswith("; fix or delete it")
+
+
+def test_no_bookmarks_file_means_no_bookmarks_yet(tmp_path: Path) -> None:
+    assert load_bookmarks(tmp_path / "run") == {}
+    path = bookmarks_path(tmp_path / "run")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"a": {"z": [0.5, -1.0]}}')
+    assert load_bookmarks(tmp_path / "run") == {"a": {"z": [0.5, -1.0]}}
+    path.write_text("[1]")
+    with pytest.raises(ConfigError, match=r"is unreadable \(not an object\); fix or delete it"):
+        load_bookmarks(tmp_path / "run")
