@@ -18,6 +18,7 @@ Payloads are memory-mapped by the reader and never unpickled.
 from __future__ import annotations
 
 import struct
+import unicodedata
 
 MAGIC = b"LATENTB\x00"
 FORMAT_VERSION = 1
@@ -34,7 +35,23 @@ KINDS = (KIND_SEGMENT_BANK,)
 PAYLOAD_DTYPES = ("<i2", "|u1", "<f4", "<f8", "<i4", "<i8")
 
 MAX_GRID_AXES = 4
+MAX_NAME_CHARS = 128
+# A segment may peak at full scale; the margin covers the codecs' rounding (int16's -32768 is
+# -1.00003), never a loud bundle: 0.1 dB.
+MAX_SEGMENT_PEAK = 10 ** (0.1 / 20)
 
 
 def align(offset: int) -> int:
     return (offset + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+
+
+def check_display_name(name: str) -> str | None:
+    """Why `name` (of a bundle or an axis) cannot be shown on a terminal or in a log, or None."""
+    if not name.strip():
+        return "is empty"
+    if len(name) > MAX_NAME_CHARS:
+        return f"is {len(name)} characters long (at most {MAX_NAME_CHARS})"
+    bad = next((c for c in name if unicodedata.category(c)[0] in "CZ" and c != " "), None)
+    if bad is not None:
+        return f"holds the control or separator character {bad!r}"
+    return None

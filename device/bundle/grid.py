@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from device.bundle.format import check_display_name
 from device.errors import BundleError
+
+MAX_STEPS = 4096
+MAX_DESCRIPTION_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -46,16 +51,30 @@ class Axis:
     @classmethod
     def from_manifest(cls, entry: Any) -> Axis:
         if not isinstance(entry, dict):
-            raise BundleError(f"manifest axis entry must be an object, got {entry!r}")
+            raise BundleError(f"manifest axis entry must be an object, got {entry!r:.80}")
+        missing = [key for key in ("name", "min", "max", "steps") if key not in entry]
+        if missing:
+            raise BundleError(f"manifest axis entry lacks field {missing[0]!r}")
+        name, low, high, steps = entry["name"], entry["min"], entry["max"], entry["steps"]
+        description = entry.get("description", "")
+        if not isinstance(name, str) or not isinstance(description, str):
+            raise BundleError(f"manifest axis name and description must be text, got "
+                              f"{name!r:.80} and {description!r:.80}")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+            raise BundleError(f"axis {name!r:.80}: min and max must be numbers, got {low!r:.40} "
+                              f"and {high!r:.40}")
+        if not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= MAX_STEPS:
+            raise BundleError(f"axis {name!r:.80}: steps must be an integer from 2 to {MAX_STEPS}, "
+                              f"got {steps!r:.40}")
+        why = check_display_name(name)
+        if why:
+            raise BundleError(f"axis name {name!r:.80} {why}")
+        if len(description) > MAX_DESCRIPTION_CHARS or any(
+                unicodedata.category(c) == "Cc" for c in description):
+            raise BundleError(f"axis {name!r}: description {description!r:.80} holds control characters "
+                              f"or is over {MAX_DESCRIPTION_CHARS} characters")
         try:
-            return cls(
-                name=str(entry["name"]),
-                min=float(entry["min"]),
-                max=float(entry["max"]),
-                steps=entry["steps"],
-                description=str(entry.get("description", "")),
-            )
-        except KeyError as missing:
-            raise BundleError(f"manifest axis entry lacks field {missing}") from None
-        except (TypeError, ValueError) as bad:
-            raise BundleError(f"manifest axis entry {entry!r} is malformed: {bad}") from None
+            return cls(name=name, min=float(low), max=float(high), steps=steps,
+                       description=description)
+        except OverflowError:
+            raise BundleError(f"axis {name!r:.80}: range [{low!r:.40}, {high!r:.40}] is not finite") from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import mmap
 import os
@@ -30,12 +29,18 @@ from device.bundle.format import (
     MAGIC,
     MAX_GRID_AXES,
     MAX_MANIFEST_BYTES,
+    MAX_SEGMENT_PEAK,
     PAYLOAD_DTYPES,
     SUPPORTED_VERSIONS,
     align,
+    check_display_name,
 )
 from device.bundle.grid import Axis
 from device.errors import BundleError
+from device.safe_read import loads_json, open_regular
+
+MAX_VERSION = 2**31 - 1
+MAX_PAYLOADS = 64
 
 
 class Bundle:
@@ -136,12 +141,14 @@ def _read_manifest(path: Path, data: memoryview, size: int) -> dict[str, Any]:
     if hashlib.sha256(raw).digest() != manifest_hash:
         raise _fail(path, "manifest sha256 mismatch: the manifest is corrupt")
     try:
-        manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as bad:
-        raise _fail(path, f"manifest is not valid UTF-8 JSON: {bad}") from None
+        manifest = loads_json(raw, source="manifest", error=BundleError, max_bytes=MAX_MANIFEST_BYTES)
+    except BundleError as bad:
+        raise _fail(path, str(bad)) from None
     if not isinstance(manifest, dict):
         raise _fail(path, "manifest is not a JSON object")
-    if manifest.get("format_version") != version:
+    declared_version = manifest.get("format_version")
+    if not isinstance(declared_version, int) or isinstance(declared_version, bool) \
+            or declared_version != version:
         raise _fail(path, f"manifest says format_version {manifest.get('format_version')!r} "
                           f"but the header says {version}")
     return manifest
@@ -156,12 +163,28 @@ def _require(path: Path, manifest: Mapping[str, Any], key: str, kind: type | tup
     return value
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check_common(path: Path, manifest: dict[str, Any], size: int, manifest_len: int) -> None:
     kind = _require(path, manifest, "kind", str)
     if kind not in KINDS:
         raise _fail(path, f"unknown bundle kind {kind!r}; this device plays {', '.join(KINDS)}")
-    _require(path, manifest, "name", str)
-    _require(path, manifest, "version", int)
+    name = _require(path, manifest, "name", str)
+    why = check_display_name(name)
+    if why:
+        raise _fail(path, f"manifest name {name!r} {why}; rebuild the bundle with a plain name")
+    version = _require(path, manifest, "version", int)
+    if not 0 <= version <= MAX_VERSION:
+        raise _fail(path, f"manifest version {version} is outside 0..{MAX_VERSION}")
+    created = manifest.get("created", "")
+    if not isinstance(created, str) or len(created) > 64 or check_display_name(created or "-"):
+        raise _fail(path, f"manifest field 'created' is not a short date text: {created!r:.80}")
+    for section in ("config", "provenance"):
+        if not isinstance(manifest.get(section, {}), dict):
+            raise _fail(path, f"manifest field {section!r} must be an object, got "
+                              f"{type(manifest[section]).__name__}")
     rate = _require(path, manifest, "sample_rate", int)
     if not 1000 <= rate <= 384000:
         raise _fail(path, f"sample_rate {rate} is outside 1000..384000")
@@ -172,29 +195,58 @@ def _check_common(path: Path, manifest: dict[str, Any], size: int, manifest_len:
         raise _fail(path, f"file has {size - declared} unexpected bytes after the declared end "
                           f"({declared} bytes)")
     payloads = _require(path, manifest, "payloads", dict)
+    if len(payloads) > MAX_PAYLOADS:
+        raise _fail(path, f"manifest lists {len(payloads)} payloads (at most {MAX_PAYLOADS})")
     payload_start = align(HEADER_SIZE + manifest_len)
     for name, entry in payloads.items():
+        why = check_display_name(name)
+        if why:
+            raise _fail(path, f"payload name {name!r:.40} {why}")
         if not isinstance(entry, dict):
             raise _fail(path, f"payload {name!r} entry is not an object")
         for key in ("offset", "nbytes", "dtype", "shape", "sha256"):
             if key not in entry:
                 raise _fail(path, f"payload {name!r} lacks field {key!r}")
-        if entry["dtype"] not in PAYLOAD_DTYPES:
-            raise _fail(path, f"payload {name!r} has unsupported dtype {entry['dtype']!r}")
+        if not isinstance(entry["dtype"], str) or entry["dtype"] not in PAYLOAD_DTYPES:
+            raise _fail(path, f"payload {name!r} has unsupported dtype {entry['dtype']!r:.40}")
         shape = entry["shape"]
-        if not isinstance(shape, list) or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+        if not isinstance(shape, list) or len(shape) > 8 or not all(
+            _is_int(n) and 0 <= n <= declared for n in shape
         ):
-            raise _fail(path, f"payload {name!r} has a malformed shape {shape!r}")
+            raise _fail(path, f"payload {name!r} has a malformed shape {shape!r:.80}")
+        if not isinstance(entry["sha256"], str):
+            raise _fail(path, f"payload {name!r} has a malformed sha256 {entry['sha256']!r:.80}")
         offset, nbytes = entry["offset"], entry["nbytes"]
-        if not isinstance(offset, int) or not isinstance(nbytes, int) or offset < payload_start \
+        if not _is_int(offset) or not _is_int(nbytes) or offset < payload_start \
                 or nbytes < 0 or offset + nbytes > declared:
-            raise _fail(path, f"payload {name!r} at offset {offset!r} with {nbytes!r} bytes lies "
-                              f"outside the payload area")
+            raise _fail(path, f"payload {name!r} at offset {offset!r:.40} with {nbytes!r:.40} bytes "
+                              "lies outside the payload area")
         expected = math.prod(shape) * np.dtype(entry["dtype"]).itemsize
         if expected != nbytes:
             raise _fail(path, f"payload {name!r}: shape {shape} of {entry['dtype']} needs "
                               f"{expected} bytes but {nbytes} are declared")
+
+
+def _check_layout(path: Path, payloads: dict[str, Any], data: memoryview, manifest_end: int,
+                  declared: int) -> None:
+    """Payloads must not overlap, and every byte between them (alignment padding) must be zero.
+
+    Checked so that a bundle has one byte string: padding cannot carry hidden bytes, and two
+    files that differ only there are not both "the same" bundle.
+    """
+    position = manifest_end
+    for name, entry in sorted(payloads.items(), key=lambda item: item[1]["offset"]):
+        offset = entry["offset"]
+        if offset < position:
+            raise _fail(path, f"payload {name!r} at offset {offset} overlaps the manifest or the "
+                              "payload before it")
+        if offset > position and np.any(np.frombuffer(data[position:offset], dtype=np.uint8)):
+            raise _fail(path, f"the padding before payload {name!r} (bytes {position}..{offset}) is "
+                              "not zero: the file was altered")
+        position = offset + entry["nbytes"]
+    if declared > position and np.any(np.frombuffer(data[position:declared], dtype=np.uint8)):
+        raise _fail(path, f"bytes {position}..{declared} after the last payload are not zero: the file "
+                          "was altered")
 
 
 def _map_arrays(path: Path, manifest: dict[str, Any], data: memoryview,
@@ -210,28 +262,32 @@ def _map_arrays(path: Path, manifest: dict[str, Any], data: memoryview,
     return arrays
 
 
-def _check_segment_bank(path: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+def _check_segment_bank(path: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray],
+                        verify: bool) -> None:
     bank = _require(path, manifest, "bank", dict)
     axes_raw = bank.get("axes")
     if not isinstance(axes_raw, list) or not 1 <= len(axes_raw) <= MAX_GRID_AXES:
-        raise _fail(path, f"bank.axes must list 1..{MAX_GRID_AXES} axes, got {axes_raw!r}")
+        raise _fail(path, f"bank.axes must list 1..{MAX_GRID_AXES} axes, got {axes_raw!r:.80}")
     try:
         axes = [Axis.from_manifest(a) for a in axes_raw]
     except BundleError as bad:
         raise _fail(path, str(bad)) from None
+    names = [a.name for a in axes]
+    if len(set(names)) != len(names):
+        raise _fail(path, f"bank.axes names must differ (a mapping addresses axes by name), got {names}")
     pitches = bank.get("pitches")
     if not isinstance(pitches, list) or not pitches or not all(
-        isinstance(p, int) and 0 <= p <= 127 for p in pitches
+        _is_int(p) and 0 <= p <= 127 for p in pitches
     ):
-        raise _fail(path, f"bank.pitches must be a non-empty list of MIDI notes, got {pitches!r}")
+        raise _fail(path, f"bank.pitches must be a non-empty list of MIDI notes, got {pitches!r:.80}")
     if sorted(set(pitches)) != pitches:
         raise _fail(path, "bank.pitches must be strictly increasing")
     codec = bank.get("codec")
-    if codec not in codecs.CODECS:
-        raise _fail(path, f"bank.codec {codec!r} is unknown; expected one of {codecs.CODECS}")
+    if not isinstance(codec, str) or codec not in codecs.CODECS:
+        raise _fail(path, f"bank.codec {codec!r:.40} is unknown; expected one of {codecs.CODECS}")
     frames = bank.get("segment_frames")
-    if not isinstance(frames, int) or frames < 16:
-        raise _fail(path, f"bank.segment_frames must be an integer >= 16, got {frames!r}")
+    if not _is_int(frames) or frames < 16:
+        raise _fail(path, f"bank.segment_frames must be an integer >= 16, got {frames!r:.40}")
     for needed in ("segments", "scales"):
         if needed not in arrays:
             raise _fail(path, f"segment bank lacks the {needed!r} payload")
@@ -248,32 +304,66 @@ def _check_segment_bank(path: Path, manifest: dict[str, Any], arrays: dict[str, 
                           f"expected {grid} float32")
     if not np.all(np.isfinite(scales)) or np.any(scales < 0):
         raise _fail(path, "scales payload holds negative, NaN or infinite values")
+    if verify:
+        _check_levels(path, seg, scales, codec)
 
 
-KIND_CHECKS: dict[str, Callable[[Path, dict[str, Any], dict[str, np.ndarray]], None]] = {
+def segment_peaks(segments: np.ndarray, scales: np.ndarray, codec: str) -> np.ndarray:
+    """Each segment's peak after scaling (shape of `scales`), read one grid row at a time."""
+    magnitude = np.abs(codecs.decode_table(codec)).astype(np.float64)
+    peaks = np.empty(scales.shape, dtype=np.float64)
+    for row in range(segments.shape[0]):
+        codes = segments[row]
+        if codec == "int16":
+            # -32768 has the largest magnitude; widen before abs so it does not wrap.
+            code_peak = np.maximum(codes.max(axis=-1), -codes.min(axis=-1).astype(np.int32))
+            peaks[row] = code_peak * magnitude[0]
+        else:
+            peaks[row] = magnitude[codes].max(axis=-1)
+    return peaks * scales
+
+
+def _check_levels(path: Path, segments: np.ndarray, scales: np.ndarray, codec: str) -> None:
+    peaks = segment_peaks(segments, scales, codec)
+    worst = float(peaks.max(initial=0.0))
+    if worst > MAX_SEGMENT_PEAK:
+        loud = int(np.count_nonzero(peaks > MAX_SEGMENT_PEAK))
+        raise _fail(path, f"{loud} of {peaks.size} segments peak above full scale (the loudest at "
+                          f"{20 * math.log10(worst):+.1f} dBFS); a bundle must never play above 0 dBFS: "
+                          "recompile it (the compiler levels every segment)")
+
+
+KIND_CHECKS: dict[str, Callable[[Path, dict[str, Any], dict[str, np.ndarray], bool], None]] = {
     KIND_SEGMENT_BANK: _check_segment_bank,
 }
 
 
-def open_bundle(path: str | os.PathLike[str], *, verify: bool = True) -> Bundle:
-    """Open and check a bundle. `verify=False` skips payload hashing (everything else is checked)."""
+def open_bundle(path: str | os.PathLike[str], *, verify: bool = True, label: str | None = None,
+                follow_links: bool = True) -> Bundle:
+    """Open and check a bundle.
+
+    `verify=False` skips payload hashing and the level check (everything else is checked).
+    `label` names the bundle in errors instead of `path` (e.g. the file a user gave, not the
+    store's staging copy); `follow_links=False` refuses a symbolic link.
+    """
     path = Path(path)
+    fd, st = open_regular(path, what="a bundle file", error=BundleError, follow_links=follow_links)
+    size = st.st_size
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
-    except FileNotFoundError:
-        raise BundleError(f"{path}: no such bundle file") from None
-    except IsADirectoryError:
-        raise BundleError(f"{path}: is a directory, not a bundle file") from None
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ) if size else None
     except OSError as bad:
         raise BundleError(f"{path}: cannot read: {bad.strerror or bad}") from None
+    finally:
+        os.close(fd)  # the map keeps its own reference to the file
+    shown = Path(label) if label is not None else path
     data = memoryview(mapped) if mapped is not None else memoryview(b"")
     try:
-        manifest = _read_manifest(path, data, size)
-        _check_common(path, manifest, size, HEADER.unpack_from(data, 0)[2])
-        arrays = _map_arrays(path, manifest, data, verify)
-        KIND_CHECKS[manifest["kind"]](path, manifest, arrays)
+        manifest = _read_manifest(shown, data, size)
+        manifest_len = HEADER.unpack_from(data, 0)[2]
+        _check_common(shown, manifest, size, manifest_len)
+        _check_layout(shown, manifest["payloads"], data, HEADER_SIZE + manifest_len, size)
+        arrays = _map_arrays(shown, manifest, data, verify)
+        KIND_CHECKS[manifest["kind"]](shown, manifest, arrays, verify)
     except BaseException:
         data.release()
         if mapped is not None:

@@ -25,6 +25,7 @@ from device.bundle.format import (
     HEADER_SIZE,
     KIND_SEGMENT_BANK,
     MAGIC,
+    MAX_SEGMENT_PEAK,
     PAYLOAD_DTYPES,
     align,
 )
@@ -149,6 +150,11 @@ def write_segment_bank(
     if not np.all(np.isfinite(seg)):
         raise BundleError("segments contain NaN or infinite samples; refusing to write the bank")
     codes, scales = quantize_segments(seg, codec)
+    loudest = float(scales.max(initial=0.0))
+    if loudest > MAX_SEGMENT_PEAK:
+        raise BundleError(f"segments peak at {loudest:.3g} ({20 * np.log10(loudest):+.1f} dBFS), above "
+                          "full scale; level them to at most 1.0 before writing (devices refuse "
+                          "louder banks)")
     kind_fields = {
         "bank": {
             "axes": [a.to_manifest() for a in axes],

@@ -136,7 +136,7 @@ def test_verify_and_info_accept_a_good_bundle(small_bank: Path,
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
-    with pytest.raises(BundleError, match="no such bundle"):
+    with pytest.raises(BundleError, match="no such bundle file"):
         open_bundle(tmp_path / "nope.bundle")
     with pytest.raises(BundleError, match="is a directory"):
         open_bundle(tmp_path)
