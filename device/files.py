@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 HASH_CHUNK = 1024 * 1024
 
@@ -22,6 +23,19 @@ def file_sha256(path: str | os.PathLike[str], limit: int | None = None) -> str:
             if remaining is not None:
                 remaining -= len(chunk)
     return digest.hexdigest()
+
+
+def stream_sha256(f: BinaryIO, limit: int | None = None) -> tuple[str, int]:
+    """sha256 of an open file from its current position (up to `limit` bytes), and the count."""
+    digest = hashlib.sha256()
+    count = 0
+    while limit is None or count < limit:
+        chunk = f.read(HASH_CHUNK if limit is None else min(HASH_CHUNK, limit - count))
+        if not chunk:
+            break
+        digest.update(chunk)
+        count += len(chunk)
+    return digest.hexdigest(), count
 
 
 def fsync_dir(directory: str | os.PathLike[str]) -> None:

@@ -1,11 +1,28 @@
-"""`latent models list|activate|rollback|remove|trust|log`: the model store by hand (app layer, CLI)."""
+"""`latent models list|activate|rollback|remove|trust|log`: the model store by hand (app layer, CLI).
+
+`list` and `log` only look: they open the store without writing (a missing store is reported,
+never made). `activate`, `rollback` and `remove` cannot succeed on an empty store either, so they
+too report a missing one; `trust` may come before the first install and creates the store.
+Everything shown that came from a bundle or the store (names, kinds, paths, logged reasons) goes
+through `printable`, so a hostile manifest cannot drive the terminal; `--json` is escaped by JSON.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from device.store.layout import default_root
+from device.display import PATH_LIMIT, printable
+from device.errors import InstrumentError, StoreError
+from device.store.layout import StoreLayout, default_root
+
+if TYPE_CHECKING:
+    from device.store.store import InstalledBundle, ModelStore
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
@@ -13,10 +30,55 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
                         help=f"model store directory (default: $LATENT_STORE or {default_root()})")
 
 
-def open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def open_store(args: argparse.Namespace, *, create: bool = True) -> ModelStore:
+    """The store named by --store (or the default); `create=False` writes nothing to open it."""
     from device.store.store import ModelStore
 
-    return ModelStore(args.store or default_root())
+    return ModelStore(args.store or default_root(), create=create)
+
+
+def open_existing_store(args: argparse.Namespace) -> ModelStore:
+    """The store, fully recovered, for a command that changes it but cannot start an empty one."""
+    from device.store.store import ModelStore
+
+    root = Path(args.store or default_root())
+    if not StoreLayout(root).bundles.is_dir():
+        # A read-only open of a missing store raises the error that says how one is made.
+        ModelStore(root, create=False)
+    # The writing open runs the full recovery (a damaged active bundle is switched away from
+    # first), which activate, rollback and remove rely on.
+    return ModelStore(root)
+
+
+def shown(bundle: InstalledBundle) -> InstalledBundle:
+    """A copy of `bundle` whose manifest-derived text is safe to print (for `label()` and tables)."""
+    return dataclasses.replace(bundle, name=printable(bundle.name), kind=printable(bundle.kind),
+                               created=printable(bundle.created),
+                               problem=None if bundle.problem is None
+                               else printable(bundle.problem, PATH_LIMIT))
+
+
+def guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a store command so that every failure is one clean line, safe to print.
+
+    An OS error (a store on a read-only or pseudo file system, no permission, a file where a
+    directory belongs) becomes a StoreError naming the path; an instrument error whose text
+    carries control characters (a bundle name quoted in it) keeps its type but is shown escaped.
+    """
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except InstrumentError as err:
+            text = str(err)
+            if printable(text, PATH_LIMIT) != text:
+                err.args = (printable(text, PATH_LIMIT),)
+            raise
+        except OSError as bad:
+            where = printable(bad.filename, PATH_LIMIT) if bad.filename else "the model store"
+            raise StoreError(f"{where}: {bad.strerror or bad}; check the --store path and its "
+                             "permissions") from None
+    return run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,36 +87,37 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     listing = actions.add_parser("list", help="show the bundles in the store")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    listing.set_defaults(func=_list)
+    listing.set_defaults(func=guarded(_list))
 
     activate = actions.add_parser("activate", help="make a stored bundle active (it goes on trial)")
     activate.add_argument("ref", help="NAME, NAME@VERSION or sha256 (6+ leading hex digits)")
-    activate.set_defaults(func=_activate)
+    activate.set_defaults(func=guarded(_activate))
 
     rollback = actions.add_parser("rollback", help="go back to the previous bundle")
-    rollback.set_defaults(func=_rollback)
+    rollback.set_defaults(func=guarded(_rollback))
 
     remove = actions.add_parser("remove", help="delete a bundle that is not active")
     remove.add_argument("ref", help="NAME, NAME@VERSION or sha256 (6+ leading hex digits)")
-    remove.set_defaults(func=_remove)
+    remove.set_defaults(func=guarded(_remove))
 
     trust = actions.add_parser("trust", help="accept bundles signed by this public key")
     trust.add_argument("public_key", help="a .pub file made by `latent keys new`")
-    trust.set_defaults(func=_trust)
+    trust.set_defaults(func=guarded(_trust))
 
     log = actions.add_parser("log", help="show recorded failures (failed trials, broken bundles)")
     log.add_argument("--json", action="store_true", help="print JSON lines")
-    log.set_defaults(func=_log)
+    log.set_defaults(func=guarded(_log))
 
     for action in (listing, activate, rollback, remove, trust, log):
         add_store_argument(action)
 
 
 def _list(args: argparse.Namespace) -> int:
-    store = open_store(args)
+    store = open_store(args, create=False)
     pointer = store.pointer
     rows = []
-    for bundle in store.bundles():
+    bundles = store.bundles()
+    for bundle in bundles if args.json else map(shown, bundles):
         state = ("active" + (" (on trial)" if store.on_trial else "")) if bundle.sha256 == pointer.active \
             else "previous" if bundle.sha256 == pointer.previous else ""
         rows.append({"state": state, "name": bundle.name, "version": bundle.version, "kind": bundle.kind,
@@ -64,7 +127,7 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps({"generation": pointer.generation, "bundles": rows}, indent=2))
         return 0
     if not rows:
-        print(f"no bundles in {store.layout.root}; flash one with `latent flash`")
+        print(f"no bundles in {printable(store.layout.root, PATH_LIMIT)}; flash one with `latent flash`")
         return 0
     print(f"{'STATE':<19} {'NAME':<20} {'VER':>4} {'RATE':>6} {'SIZE':>10}  {'SHA256':<12}  SIGNED BY")
     for row in rows:
@@ -75,19 +138,19 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _activate(args: argparse.Namespace) -> int:
-    bundle = open_store(args).activate(args.ref)
+    bundle = shown(open_existing_store(args).activate(args.ref))
     print(f"active: {bundle.label()} (on trial until the instrument has played it)")
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    bundle = open_store(args).rollback()
+    bundle = shown(open_existing_store(args).rollback())
     print(f"rolled back; active: {bundle.label()}")
     return 0
 
 
 def _remove(args: argparse.Namespace) -> int:
-    bundle = open_store(args).remove(args.ref)
+    bundle = shown(open_existing_store(args).remove(args.ref))
     print(f"removed {bundle.label()}")
     return 0
 
@@ -99,13 +162,14 @@ def _trust(args: argparse.Namespace) -> int:
 
 
 def _log(args: argparse.Namespace) -> int:
-    entries = open_store(args).failures()
+    entries = open_store(args, create=False).failures()
     for entry in entries:
         if args.json:
             print(json.dumps(entry, sort_keys=True))
         else:
-            print(f"{entry.get('time')}  {entry.get('name') or (entry.get('sha256') or '?')[:12]}: "
-                  f"{entry.get('reason')} -> {entry.get('action')}")
+            who = entry.get("name") or str(entry.get("sha256") or "?")[:12]
+            reason, action = (printable(entry.get(key), PATH_LIMIT) for key in ("reason", "action"))
+            print(f"{printable(entry.get('time'))}  {printable(who)}: {reason} -> {action}")
     if not entries and not args.json:
         print("no failures recorded")
     return 0

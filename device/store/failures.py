@@ -45,7 +45,7 @@ def read_failures(path: Path) -> list[dict[str, Any]]:
     for line in lines:
         try:
             entry = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # a torn or damaged line
             continue
         if isinstance(entry, dict):
             entries.append(entry)

@@ -5,10 +5,14 @@ it only ever writes `staging/<sha256>.part`, only appends at the offset it expec
 the size the sender declared, and fsyncs every `sync_every` bytes. After a disconnect or a power
 cut the next offer of the same sha256 resumes from what reached the disk; the sender compares
 `prefix_sha256()` with its own file before trusting that prefix.
+
+While it is open a transfer holds an exclusive flock on its staging file: another process's offer
+sees the file is live (`store.staging_in_use`) and neither deletes it nor writes into it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +61,7 @@ class IncomingTransfer:
         self.existing = existing
         self._sync_every = max(1, sync_every)
         self._handle: WriteHandle | None = None
+        self._lock_fd = -1
         self._unsynced = 0
         if existing:
             self.offset = offer.size
@@ -68,11 +73,32 @@ class IncomingTransfer:
             raise StoreError(f"{path}: cannot open the staging file ({bad.strerror or bad}); if it "
                              "is a symbolic link or a directory, remove it: the store never writes "
                              "through links") from None
+        try:
+            self._lock()
+        except BaseException:
+            self._handle.close()
+            self._handle = None
+            raise
         if created:
             fs.fsync_dir(path.parent, "staging: fsync directory")
         self.offset = os.stat(path).st_size
         if self.offset > offer.size:
             self.restart()
+
+    def _lock(self) -> None:
+        fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(f"{self.offer.name} is already being received by another transfer; "
+                             "wait for it to finish (or to time out) and try again") from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # closing drops the flock
+            self._lock_fd = -1
 
     @property
     def complete(self) -> bool:
@@ -117,11 +143,15 @@ class IncomingTransfer:
             self.sync()
             self._handle.close()
             self._handle = None
+        self._unlock()
 
     def discard(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-        if not self.existing and os.path.lexists(self.path):
-            self.fs.unlink(self.path, "staging: discard")
-            self.fs.fsync_dir(self.path.parent, "staging: fsync directory")
+        try:
+            if not self.existing and os.path.lexists(self.path):
+                self.fs.unlink(self.path, "staging: discard")
+                self.fs.fsync_dir(self.path.parent, "staging: fsync directory")
+        finally:
+            self._unlock()

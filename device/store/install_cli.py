@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import dataclasses
 import json
 import sys
 from typing import Any
 
 from device.errors import StoreError
-from device.store.cli import add_store_argument, open_store
+from device.store.cli import add_store_argument, guarded, open_store, shown
 
 STDIN_CHUNK = 256 * 1024
 
@@ -47,11 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="accept a bundle without signature (for tinkering; a bad signature is "
                              "still refused)")
     parser.add_argument("--no-activate", action="store_true", help="store it but keep the active bundle")
-    parser.add_argument("--refuse-older", action="store_true",
-                        help="refuse a lower version of a bundle name already installed")
+    parser.add_argument("--allow-older", action="store_true",
+                        help="accept a lower version of a bundle name already installed (refused by "
+                             "default: rollback protection)")
+    # Older versions are refused by default now; the old flag is accepted so scripts keep working.
+    parser.add_argument("--refuse-older", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     add_store_argument(parser)
-    parser.set_defaults(func=_run)
+    parser.set_defaults(func=guarded(_run))
 
 
 def _signature(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -60,10 +64,13 @@ def _signature(args: argparse.Namespace) -> dict[str, Any] | None:
     from device.store.signature import load_signature_doc, signature_path
 
     if args.signature_b64:
+        from device.safe_read import loads_json
+
         try:
-            doc = json.loads(base64.b64decode(args.signature_b64, validate=True))
+            raw = base64.b64decode(args.signature_b64, validate=True)
         except (binascii.Error, ValueError):
             raise StoreError("--signature-b64 is not base64 of a JSON document") from None
+        doc = loads_json(raw, source="--signature-b64", error=StoreError, max_bytes=4096)
         if not isinstance(doc, dict):
             raise StoreError("--signature-b64 does not hold a JSON object")
         return doc
@@ -88,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     from device.store.store import InstallOptions
 
     options = InstallOptions(activate=not args.no_activate, allow_unsigned=args.allow_unsigned,
-                             refuse_older=args.refuse_older)
+                             allow_older=args.allow_older)
     store = open_store(args)
     if args.query or args.stdin:
         if args.file:
@@ -108,7 +115,9 @@ def _run(args: argparse.Namespace) -> int:
         if not args.file:
             raise StoreError("nothing to install: give a bundle FILE, or --stdin")
         result = store.install_file(args.file, _signature(args), options)
-    print(json.dumps(result.to_json()) if args.json else result.message())
+    # The message names the bundle as its manifest does: shown escaped (JSON escapes it itself).
+    print(json.dumps(result.to_json()) if args.json
+          else dataclasses.replace(result, bundle=shown(result.bundle)).message())
     return 0
 
 

@@ -25,9 +25,10 @@ from device.errors import StoreError
 DEFAULT_ROOT = Path("/var/lib/latent/models")
 ROOT_ENV = "LATENT_STORE"
 
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-BUNDLE_FILE_RE = re.compile(r"^([0-9a-f]{64})\.bundle$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+# Always used with fullmatch: `$` would also accept a trailing newline.
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+BUNDLE_FILE_RE = re.compile(r"([0-9a-f]{64})\.bundle")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 
 
 def default_root() -> Path:
@@ -73,21 +74,21 @@ class StoreLayout:
 
 
 def check_sha256(value: object) -> str:
-    if not isinstance(value, str) or not SHA256_RE.match(value):
-        raise StoreError(f"{value!r} is not a sha256 digest (64 lowercase hex digits)")
+    if not isinstance(value, str) or not SHA256_RE.fullmatch(value):
+        raise StoreError(f"{value!r:.80} is not a sha256 digest (64 lowercase hex digits)")
     return value
 
 
 def check_bundle_name(name: object) -> str:
     """A bundle's display name as sent by a host: a plain file name, never a path."""
     if not isinstance(name, str) or not name:
-        raise StoreError(f"bundle name {name!r} is empty or not text; send a plain file name")
+        raise StoreError(f"bundle name {name!r:.80} is empty or not text; send a plain file name")
     if name.startswith("/") or "\\" in name or "/" in name:
         raise StoreError(f"bundle name {name!r} is a path, not a plain file name; "
                          "absolute paths and directories are refused")
     if ".." in name:
         raise StoreError(f"bundle name {name!r} contains '..'; parent-directory names are refused")
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise StoreError(f"bundle name {name!r} may only use letters, digits and . _ + - "
                          "(at most 128 characters, starting with a letter or digit)")
     return name

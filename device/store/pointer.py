@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from device.errors import StoreError
+from device.safe_read import loads_json
 from device.store.fsops import FsOps, write_atomic
 from device.store.layout import check_sha256
 
@@ -60,10 +61,10 @@ def _sha_or_none(path: Path, doc: dict[str, Any], key: str) -> str | None:
 
 def parse_pointer(path: Path, raw: bytes) -> Pointer:
     try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as bad:
-        raise StoreError(f"{path}: not valid JSON ({bad}); the pointer is damaged: "
-                         "repair it with `latent models activate NAME`") from None
+        doc = loads_json(raw, source=str(path), error=StoreError)
+    except StoreError as bad:
+        raise StoreError(f"{bad}; the pointer is damaged: repair it with `latent models activate NAME`"
+                         ) from None
     if not isinstance(doc, dict) or doc.get("format") != POINTER_FORMAT:
         raise StoreError(f"{path}: not a {POINTER_FORMAT} file; repair it with "
                          "`latent models activate NAME`")

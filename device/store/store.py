@@ -33,7 +33,8 @@ from typing import Any
 
 from device.bundle.reader import open_bundle
 from device.errors import BundleError, StoreError
-from device.files import file_sha256
+from device.files import file_sha256, stream_sha256
+from device.safe_read import open_regular, read_text
 from device.store.failures import append_failure, read_failures
 from device.store.fsops import FsOps, RealFs, is_temp_name, write_atomic
 from device.store.incoming import IncomingTransfer, TransferOffer
@@ -41,6 +42,7 @@ from device.store.layout import BUNDLE_FILE_RE, StoreLayout
 from device.store.pointer import Pointer, Trial, read_pointer, write_pointer
 from device.store.policy import DevicePolicy
 from device.store.signature import (
+    MAX_KEY_FILE_BYTES,
     Signature,
     TrustStore,
     key_id,
@@ -52,6 +54,21 @@ from device.store.signature import (
 from device.store.trial import crash_loop_reason, record_start
 
 COPY_CHUNK = 1024 * 1024
+
+
+def staging_in_use(path: Path) -> bool:
+    """Whether a live transfer holds `path` (an `IncomingTransfer` keeps a flock on its file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False  # gone, or a planted link: not a transfer's file
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 @dataclass(frozen=True)
@@ -75,9 +92,12 @@ class InstalledBundle:
 
 @dataclass(frozen=True)
 class InstallOptions:
+    """How an install may go. Older versions of an installed name are refused unless
+    `allow_older`: a signed old bundle replayed to the device must not roll it back."""
+
     activate: bool = True
     allow_unsigned: bool = False
-    refuse_older: bool = False
+    allow_older: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,8 +127,17 @@ class ModelStore:
     """See the module docstring."""
 
     def __init__(self, root: str | os.PathLike[str], *, policy: DevicePolicy | None = None,
-                 fs: FsOps | None = None, clock: Callable[[], float] = time.time) -> None:
+                 fs: FsOps | None = None, clock: Callable[[], float] = time.time,
+                 create: bool = True) -> None:
+        """Open the store at `root`: create what is missing and recover from a crash (see `_recover`).
+
+        `create=False` opens an existing store without writing anything (for commands that only
+        look, or that cannot succeed on an empty store): a missing store raises StoreError instead
+        of being made. Any OS failure while opening (not a directory, no permission, a read-only
+        or pseudo file system such as /proc) is a StoreError that names the root.
+        """
         self.layout = StoreLayout(Path(root))
+        self._create = create
         self.policy = policy or DevicePolicy()
         self.fs: FsOps = fs or RealFs()
         self.clock = clock
@@ -119,7 +148,14 @@ class ModelStore:
         self._info: dict[str, InstalledBundle] = {}
         self._pointer = Pointer()
         self._pointer_id: tuple[int, int, int] | None = None
-        self._recover()
+        try:
+            self._recover()
+        except OSError as bad:
+            where = f" ({bad.filename})" if bad.filename and str(bad.filename) != str(root) else ""
+            doing, need = ("create or open", "write") if create else ("read", "read")
+            raise StoreError(f"{root}: cannot {doing} the model store: {bad.strerror or bad}{where}; "
+                             f"point --store (or $LATENT_STORE) at a directory this user can {need}"
+                             ) from None
 
     # ------------------------------------------------------------------ locking and pointer
 
@@ -164,13 +200,18 @@ class ModelStore:
 
     # ------------------------------------------------------------------ recovery
 
-    def _ensure_dir(self, path: Path) -> None:
+    def _ensure_dir(self, path: Path) -> bool:
+        """Refuse `path` unless it is a real directory; make it when missing if this store may
+        create. False when it is missing and was not made."""
         if path.is_symlink() or (path.exists() and not path.is_dir()):
             raise StoreError(f"{path} is a link or a file, not a directory; the store refuses to "
                              "use it (remove it, or point the store at another root)")
         if not path.exists():
+            if not self._create:
+                return False
             self.fs.mkdir(path, f"create {path.name}/")
             self.fs.fsync_dir(path.parent, f"create {path.name}/: fsync parent")
+        return True
 
     def _drop_temporaries(self, directory: Path) -> None:
         dropped = False
@@ -182,24 +223,68 @@ class ModelStore:
             self.fs.fsync_dir(directory, "recovery: fsync directory")
 
     def _recover(self) -> None:
+        root = self.layout.root
+        # The root itself may be a link (a store moved to a bigger disk), but it must be a directory.
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"{root} is not a directory, and a model store is one: point --store "
+                             "(or $LATENT_STORE) at a store, or at a new path for the first `latent "
+                             "install` to create")
+        if not self._create:
+            self._recover_for_reading()
+            return
         with self._locked():
             for directory in (self.layout.bundles, self.layout.staging, self.layout.trusted_keys):
                 self._ensure_dir(directory)
             for directory in (self.layout.root, self.layout.bundles):
                 self._drop_temporaries(directory)
             pointer = self._reload_pointer()
-            if pointer.active is None:
+            damaged = self._damaged_active(pointer)
+            if damaged is None or pointer.active is None:
                 return
-            problem = self._problem(pointer.active)
-            if problem is None:
-                return
-            fallback = pointer.previous if pointer.previous and not self._problem(pointer.previous) \
-                else None
+            problem, fallback = damaged
             action = (f"restored previous bundle {fallback[:12]}" if fallback
                       else "no healthy previous bundle: nothing is active")
             self._log_failure(pointer.active, f"active bundle failed its check at start: {problem}", action)
             self._write_pointer(Pointer(active=fallback, previous=None,
                                         generation=pointer.generation + 1))
+
+    def _recover_for_reading(self) -> None:
+        """What recovery means to a reader, with nothing written (`create=False`).
+
+        No lock is taken: creating `.lock` would be a write, and a reader needs none, since the
+        pointer is replaced atomically and a bundle never changes after its rename. Leftover
+        temporaries stay (no reader looks at them; the next writing open drops them). A damaged
+        active bundle is shown as the next writing open will leave the store, because that is what
+        the instrument will play: the healthy previous bundle active (or none), the damaged one
+        marked with its problem. Nothing is switched or logged on disk.
+        """
+        from dataclasses import replace
+
+        root = self.layout.root
+        if not root.is_dir() or not self._ensure_dir(self.layout.bundles):
+            raise StoreError(f"no model store at {root} (nothing was created): the first `latent "
+                             "install` on the device, or `latent flash` from a computer, creates it")
+        for directory in (self.layout.staging, self.layout.trusted_keys):
+            self._ensure_dir(directory)  # a link or file is refused; a missing one is not read here
+        pointer = self._reload_pointer()
+        damaged = self._damaged_active(pointer)
+        if damaged is None or pointer.active is None:
+            return
+        problem, fallback = damaged
+        self._info[pointer.active] = replace(self.info(pointer.active),
+                                             problem=f"failed its check, will not play: {problem}")
+        self._pointer = Pointer(active=fallback, previous=None, generation=pointer.generation)
+
+    def _damaged_active(self, pointer: Pointer) -> tuple[str, str | None] | None:
+        """(why the active bundle cannot play, the healthy previous one to fall back to or None),
+        or None when the active bundle plays (or there is none)."""
+        if pointer.active is None:
+            return None
+        problem = self._problem(pointer.active)
+        if problem is None:
+            return None
+        fallback = pointer.previous if pointer.previous and not self._problem(pointer.previous) else None
+        return problem, fallback
 
     def _problem(self, sha256: str) -> str | None:
         """Why the stored bundle `sha256` cannot be played (None if it verifies in full)."""
@@ -269,7 +354,7 @@ class ModelStore:
     def bundles(self) -> list[InstalledBundle]:
         found = []
         for entry in os.scandir(self.layout.bundles):
-            match = BUNDLE_FILE_RE.match(entry.name)
+            match = BUNDLE_FILE_RE.fullmatch(entry.name)
             if match and entry.is_file(follow_symlinks=False):
                 found.append(self.info(match.group(1)))
         return sorted(found, key=lambda b: (b.name, b.version, b.created, b.sha256))
@@ -301,7 +386,10 @@ class ModelStore:
         """Accept (or refuse, with the reason) an announced transfer; returns its staging."""
         offer = offer.checked(self.policy.max_bundle_bytes)
         if offer.signature is not None:
-            self.trust.require_known(Signature.from_doc(offer.signature, f"signature of {offer.name}"))
+            # The signature covers the announced size and sha256, so it is checked in full now:
+            # no unauthenticated byte reaches the disk. DONE checks the bytes hash to the same.
+            self.trust.verify_claim(offer.signature, size=offer.size, sha256=offer.sha256,
+                                    label=offer.name)
         elif not options.allow_unsigned:
             raise StoreError(f"{offer.name} is unsigned and this device accepts only signed bundles: "
                              "sign it with `latent keys sign` (or allow unsigned bundles on the device "
@@ -317,11 +405,17 @@ class ModelStore:
             return IncomingTransfer(self.fs, staged, offer, sync_every=self.policy.sync_every_bytes)
 
     def _drop_other_staging(self, keep_sha: str) -> None:
-        """One transfer at a time: a new bundle's offer drops other half-sent ones (bounded disk)."""
+        """One transfer at a time: a new bundle's offer drops other half-sent ones (bounded disk),
+        but never one that a live transfer is still writing: that offer is refused instead."""
         keep = self.layout.staged(keep_sha).name
         dropped = False
         for entry in os.scandir(self.layout.staging):
             if entry.name != keep and not entry.is_dir(follow_symlinks=False):
+                if staging_in_use(Path(entry.path)):
+                    raise StoreError(
+                        f"another transfer into this store is in progress ({entry.name}, "
+                        f"{entry.stat(follow_symlinks=False).st_size} bytes so far); try again when it "
+                        "has finished (a silent sender is dropped after its session timeout)")
                 self.fs.unlink(Path(entry.path), "staging: drop other transfer")
                 dropped = True
         if dropped:
@@ -337,26 +431,43 @@ class ModelStore:
 
     def install_file(self, path: str | os.PathLike[str], signature: dict[str, Any] | None = None,
                      options: InstallOptions = InstallOptions()) -> InstallResult:
-        """Copy a local bundle file into staging and install it."""
+        """Copy a local bundle file into staging and install it.
+
+        The file is opened once: a regular file only (a FIFO, device or directory is refused at
+        once), its size checked against the limit before a byte is hashed, and the bytes hashed
+        are the bytes copied.
+        """
         path = Path(path)
-        try:
-            size = os.stat(path).st_size
-            sha = file_sha256(path)
-        except OSError as bad:
-            raise StoreError(f"{path}: cannot read: {bad.strerror or bad}") from None
-        name = re.sub(r"[^A-Za-z0-9._+-]", "_", path.name).lstrip("._-+") or "bundle"
-        incoming = self.offer(TransferOffer(name=name.replace("..", "_"), size=size, sha256=sha,
-                                            signature=signature), options)
-        if not incoming.existing:
-            if incoming.offset and incoming.prefix_sha256() != file_sha256(path, incoming.offset):
-                incoming.restart()  # what was staged is not this file's beginning (e.g. a torn write)
-            with open(path, "rb") as f:
-                f.seek(incoming.offset)
-                while not incoming.complete:
-                    chunk = f.read(min(COPY_CHUNK, incoming.offer.size - incoming.offset))
-                    if not chunk:
-                        raise StoreError(f"{path}: the file shrank while it was being copied")
-                    incoming.write(incoming.offset, chunk)
+        fd, st = open_regular(path, what="a bundle file", error=StoreError)
+        with os.fdopen(fd, "rb") as f:
+            if st.st_size > self.policy.max_bundle_bytes:
+                raise StoreError(f"{path}: {st.st_size} bytes is over this device's limit of "
+                                 f"{self.policy.max_bundle_bytes} bytes per bundle; make a smaller bundle")
+            try:
+                sha, size = stream_sha256(f, limit=self.policy.max_bundle_bytes + 1)
+            except OSError as bad:
+                raise StoreError(f"{path}: cannot read: {bad.strerror or bad}") from None
+            if size != st.st_size:
+                raise StoreError(f"{path}: the file changed size while it was read; install it again "
+                                 "once nothing writes to it")
+            name = re.sub(r"[^A-Za-z0-9._+-]", "_", path.name).lstrip("._-+") or "bundle"
+            incoming = self.offer(TransferOffer(name=name.replace("..", "_"), size=size, sha256=sha,
+                                                signature=signature), options)
+            if not incoming.existing:
+                try:
+                    if incoming.offset:
+                        f.seek(0)
+                        if incoming.prefix_sha256() != stream_sha256(f, limit=incoming.offset)[0]:
+                            incoming.restart()  # staged bytes are not this file's beginning
+                    f.seek(incoming.offset)
+                    while not incoming.complete:
+                        chunk = f.read(min(COPY_CHUNK, incoming.offer.size - incoming.offset))
+                        if not chunk:
+                            raise StoreError(f"{path}: the file shrank while it was being copied")
+                        incoming.write(incoming.offset, chunk)
+                except BaseException:
+                    incoming.close()
+                    raise
         return self.install_incoming(incoming, options)
 
     def install_incoming(self, incoming: IncomingTransfer,
@@ -396,11 +507,13 @@ class ModelStore:
             if not options.allow_unsigned:
                 raise StoreError(f"{offer.name} is unsigned and this device accepts only signed bundles")
             return None
-        # A signature that is present must be right even when unsigned bundles are allowed.
-        return self.trust.verify(path, offer.signature)
+        # A signature that is present must be right even when unsigned bundles are allowed. The
+        # staged file was just hashed to offer.sha256 and is complete, so the claim is the file.
+        return self.trust.verify_claim(offer.signature, size=offer.size, sha256=offer.sha256,
+                                       label=offer.name)
 
     def _check_compatible(self, path: Path, offer: TransferOffer, options: InstallOptions) -> None:
-        with open_bundle(path, verify=True) as bundle:
+        with open_bundle(path, verify=True, label=offer.name, follow_links=False) as bundle:
             kind, rate, name = bundle.kind, bundle.sample_rate, bundle.name
             version = int(bundle.manifest["version"])
         if kind not in self.policy.kinds:
@@ -412,13 +525,16 @@ class ModelStore:
         self._check_not_older(offer.name, name, version, options)
 
     def _check_not_older(self, label: str, name: str, version: int, options: InstallOptions) -> None:
-        if not options.refuse_older:
+        if options.allow_older:
             return
         newest = max((b.version for b in self.bundles() if b.name == name and b.problem is None),
                      default=None)
         if newest is not None and version < newest:
-            raise StoreError(f"{label}: {name!r} v{version} is older than the installed "
-                             f"v{newest}; refused (rollback protection); flash a newer version")
+            raise StoreError(f"{label}: {name!r} v{version} is older than the installed v{newest}; "
+                             "refused (rollback protection: an old signed bundle must not be replayed "
+                             "onto the device); flash a newer version, or on the device go back on "
+                             f"purpose with `latent models activate {name}@{version}` (if stored) or "
+                             "`latent install --allow-older`")
 
     def _publish(self, staged: Path, sha256: str, signature: dict[str, Any] | None) -> None:
         target = self.layout.bundle(sha256)
@@ -462,8 +578,9 @@ class ModelStore:
             problem = self._problem(bundle.sha256)
             if problem:
                 raise StoreError(f"{bundle.label()} cannot be activated: {problem}")
-            self._check_compatible(bundle.path, TransferOffer(bundle.label(), bundle.size, bundle.sha256),
-                                   InstallOptions())
+            # A person choosing a stored bundle on the device may go back to an older version.
+            self._check_compatible(bundle.path, TransferOffer(bundle.name, bundle.size, bundle.sha256),
+                                   InstallOptions(allow_older=True))
             self._switch(bundle.sha256)
             return bundle
 
@@ -502,10 +619,7 @@ class ModelStore:
     def trust_key(self, public_key_file: str | os.PathLike[str]) -> str:
         """Add a public key to the keys whose signatures this device accepts; returns its key id."""
         path = Path(public_key_file)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as bad:
-            raise StoreError(f"{path}: cannot read the public key: {bad}") from None
+        text = read_text(path, max_bytes=MAX_KEY_FILE_BYTES, what="a public key file", error=StoreError)
         public = parse_public_key(text, str(path))
         kid = key_id(public)
         with self._locked():

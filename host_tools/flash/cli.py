@@ -25,8 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="ssh only: let the device's install accept an unsigned bundle (a serial "
                              "device decides this with its own `latent serve --allow-unsigned`)")
     parser.add_argument("--no-activate", action="store_true", help="ssh only: store without activating")
-    parser.add_argument("--refuse-older", action="store_true",
-                        help="ssh only: refuse if the device has a newer version of this bundle name")
+    parser.add_argument("--allow-older", action="store_true",
+                        help="ssh only: let the device install a lower version of a bundle name it "
+                             "already has (refused by default: rollback protection)")
+    # Older versions are refused by default now; the old flag is accepted so scripts keep working.
+    parser.add_argument("--refuse-older", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     ssh = parser.add_argument_group("ssh")
     ssh.add_argument("-i", "--identity", metavar="FILE", help="ssh private key")
@@ -82,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
     elif args.to.startswith("serial:"):
         ssh_only = [flag for flag, on in (("--allow-unsigned", args.allow_unsigned),
                                           ("--no-activate", args.no_activate),
-                                          ("--refuse-older", args.refuse_older)) if on]
+                                          ("--allow-older", args.allow_older)) if on]
         if ssh_only:
             raise FlashError(f"{', '.join(ssh_only)}: a serial device decides this itself; start "
                              f"`latent serve --serial DEV {' '.join(ssh_only)}` on it instead")
@@ -107,7 +110,7 @@ def _flash_ssh(args, bundle, signature, make_bar) -> dict[str, Any]:  # type: ig
         remote_latent=args.remote_latent, remote_store=args.remote_store))
     flags = [flag for flag, on in (("--allow-unsigned", args.allow_unsigned),
                                    ("--no-activate", args.no_activate),
-                                   ("--refuse-older", args.refuse_older)) if on]
+                                   ("--allow-older", args.allow_older)) if on]
     bars = []
 
     def progress_factory(start: int, total: int):  # type: ignore[no-untyped-def]

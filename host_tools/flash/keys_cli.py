@@ -43,7 +43,8 @@ def _new(args: argparse.Namespace) -> int:
         check_bundle_name(args.name)
     except ValueError:
         raise SignatureError(f"key name {args.name!r}: use letters, digits and . _ + - only") from None
-    directory = Path(args.dir).expanduser()
+    # Absolute, so that the paths printed below are where the keys are, whatever the directory.
+    directory = Path(args.dir).expanduser().absolute()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     private, public = directory / f"{args.name}.key", directory / f"{args.name}.pub"
     for path in (private, public):
@@ -53,7 +54,9 @@ def _new(args: argparse.Namespace) -> int:
     save_private_key(key, private)
     public.write_text(public_key_line(key.public_key(), args.name), encoding="utf-8")
     print(f"key {key_id(key.public_key())}\n  private: {private} (keep it secret)\n  public:  {public}\n"
-          f"On the instrument, once: latent models trust {public.name}")
+          f"Sign when flashing: latent flash BUNDLE --to URL --key {private}\n"
+          f"On the instrument, once: copy {public} to it (e.g. with scp) and run there: "
+          f"latent models trust {public.name}")
     return 0
 
 
@@ -74,13 +77,11 @@ def _sign(args: argparse.Namespace) -> int:
 
 def _id(args: argparse.Namespace) -> int:
     from device.errors import SignatureError
-    from device.store.signature import key_id, load_private_key, parse_public_key
+    from device.safe_read import read_text
+    from device.store.signature import MAX_KEY_FILE_BYTES, key_id, load_private_key, parse_public_key
 
     path = Path(args.keyfile)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as bad:
-        raise SignatureError(f"{path}: cannot read the key: {bad}") from None
+    text = read_text(path, max_bytes=MAX_KEY_FILE_BYTES, what="a key file", error=SignatureError)
     if "PRIVATE KEY" in text:
         public = load_private_key(path).public_key()
     else:

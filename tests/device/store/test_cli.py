@@ -35,9 +35,11 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 
 def test_models_commands_end_to_end(kit: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "models", "list")
+    assert code == 1 and "no model store at" in err and not (kit["tmp"] / "store").exists()
+    assert _run(capsys, "models", "trust", str(kit["pub"]))[1].startswith("trusting key ")
     code, out, _ = _run(capsys, "models", "list")
     assert code == 0 and "no bundles" in out
-    assert _run(capsys, "models", "trust", str(kit["pub"]))[1].startswith("trusting key ")
     code, out, _ = _run(capsys, "install", str(kit["b"][1]))
     assert code == 0 and "installed and activated pads v1" in out
     code, out, _ = _run(capsys, "install", str(kit["b"][2]), "--json")

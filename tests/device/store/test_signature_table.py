@@ -45,6 +45,14 @@ def _edit_manifest(data: bytes, rehash: bool) -> bytes:
     return header + edited + data[HEADER_SIZE + length:]
 
 
+def _padding_index(data: bytes) -> int:
+    """An alignment byte between the manifest and the first payload (zero in a good file)."""
+    (length,) = struct.unpack_from("<I", data, 12)
+    index = HEADER_SIZE + length
+    assert data[index] == 0 and index % 64 != 0
+    return index
+
+
 def _sig_with(doc: dict, **changes: object) -> dict:
     return {**doc, **changes}
 
@@ -66,22 +74,39 @@ CASES: dict[str, Case] = {
                       "which this device does not trust"),
     "untrusted key posing as a trusted id": (
         lambda d: d, lambda good, k: _sig_with(k["stranger_sig"], key_id=good["key_id"]), InstallOptions(),
-        SignatureError, "does not match the bundle"),
+        SignatureError, "is not valid"),
     "flipped signature bit": (lambda d: d, lambda good, k: _flip_sig_bit(good), InstallOptions(),
-                              SignatureError, "does not match the bundle"),
+                              SignatureError, "is not valid"),
     "bad signature even with --allow-unsigned": (
         lambda d: d, lambda good, k: _flip_sig_bit(good), InstallOptions(allow_unsigned=True),
-        SignatureError, "does not match the bundle"),
+        SignatureError, "is not valid"),
+    # The signature covers the hash of every byte, so each change below is refused at the offer,
+    # before a byte is staged; the reader's own checks are the second line (the unsigned cases).
     "flipped payload bit": (lambda d: _flip(d, len(d) - 3), lambda good, k: good, InstallOptions(),
-                            BundleError, "sha256 mismatch: the payload is corrupt"),
+                            SignatureError, "not this .*-byte file hashing to"),
+    "flipped payload bit, unsigned allowed": (
+        lambda d: _flip(d, len(d) - 3), lambda good, k: None, InstallOptions(allow_unsigned=True),
+        BundleError, "sha256 mismatch: the payload is corrupt"),
+    "flipped padding byte": (lambda d: _flip(d, _padding_index(d)), lambda good, k: good, InstallOptions(),
+                             SignatureError, "not this .*-byte file hashing to"),
+    "flipped padding byte, unsigned allowed": (
+        lambda d: _flip(d, _padding_index(d)), lambda good, k: None, InstallOptions(allow_unsigned=True),
+        BundleError, "padding before payload .* is not zero"),
     "manifest edited and rehashed": (lambda d: _edit_manifest(d, rehash=True), lambda good, k: good,
-                                     InstallOptions(), SignatureError, "does not match the bundle"),
-    "manifest edited, header hash stale": (lambda d: _edit_manifest(d, rehash=False), lambda good, k: good,
-                                           InstallOptions(), BundleError, "manifest sha256 mismatch"),
+                                     InstallOptions(), SignatureError, "not this .*-byte file hashing to"),
+    "manifest edited, header hash stale": (
+        lambda d: _edit_manifest(d, rehash=False), lambda good, k: None, InstallOptions(allow_unsigned=True),
+        BundleError, "manifest sha256 mismatch"),
     "signature of another bundle": (lambda d: d, lambda good, k: k["old_sig"], InstallOptions(),
-                                    SignatureError, "does not match the bundle"),
+                                    SignatureError, "the signature is for a"),
+    "signature with another file's hash": (
+        lambda d: d, lambda good, k: _sig_with(good, sha256=k["old_sig"]["sha256"]), InstallOptions(),
+        SignatureError, "the signature is for a"),
     "truncated bundle": (lambda d: d[:-64], lambda good, k: good, InstallOptions(), SignatureError,
                          "the signature is for a"),
+    "old header-only signature format": (
+        lambda d: d, lambda good, k: _sig_with(good, format="latent-bundle-signature-v1"), InstallOptions(),
+        SignatureError, "no longer accepted; re-sign"),
     "malformed signature": (lambda d: d, lambda good, k: _sig_with(good, key_id="../../etc"),
                             InstallOptions(), SignatureError, "key_id '../../etc' is not 16 hex digits"),
     "wrong algorithm": (lambda d: d, lambda good, k: _sig_with(good, algorithm="rsa"), InstallOptions(),

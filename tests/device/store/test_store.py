@@ -63,7 +63,7 @@ def test_an_active_bundle_file_is_never_rewritten_while_it_is_mapped(kit: dict) 
     first = bank.segment((0, 0), 0).copy()
     inode = os.stat(store.active_path()).st_ino
     for version in (2, 3, 1, 2):
-        _install(kit, version)
+        _install(kit, version, allow_older=True)
     store.rollback()
     store.remove("pads@3")
     assert os.stat(store.layout.bundle(sha256_of(kit["b"][1]))).st_ino == inode
@@ -91,7 +91,7 @@ def test_no_activate_then_activate_rollback_and_remove(kit: dict) -> None:
 def test_activating_an_already_stored_bundle_by_installing_it(kit: dict) -> None:
     _install(kit, 1)
     _install(kit, 2)
-    result = _install(kit, 1)
+    result = _install(kit, 1, allow_older=True)
     assert result.action == "activated" and kit["store"].active().version == 1
 
 
@@ -108,16 +108,21 @@ def test_find_by_name_version_and_sha(kit: dict) -> None:
             store.find(bad)
 
 
-def test_refuse_older_is_rollback_protection_on_request(kit: dict) -> None:
+def test_older_versions_are_refused_unless_allowed(kit: dict) -> None:
+    """Rollback protection is the default: a replayed old signed bundle does not get in."""
+    store: ModelStore = kit["store"]
+    _install(kit, 2)
+    with pytest.raises(StoreError, match=r"older than the installed v2; refused \(rollback protection"):
+        _install(kit, 1)
+    assert store.active().version == 2 and len(store.bundles()) == 1
+    assert list(store.layout.staging.iterdir()) == []
+    assert _install(kit, 1, allow_older=True).action == "installed"  # going back on purpose
     _install(kit, 2)
     with pytest.raises(StoreError, match="older than the installed v2"):
-        _install(kit, 1, refuse_older=True)
-    assert kit["store"].active().version == 2
-    assert _install(kit, 1).action == "installed"  # without the switch an older one is fine
-    _install(kit, 2)
-    with pytest.raises(StoreError, match="older than the installed v2"):
-        _install(kit, 1, refuse_older=True)  # re-activating a stored older copy is refused too
-    assert kit["store"].active().version == 2
+        _install(kit, 1)  # re-activating a stored older copy by re-sending it is refused too
+    assert store.active().version == 2
+    assert store.activate("pads@1").version == 1  # a person on the device may choose it
+    assert store.rollback().version == 2
 
 
 def test_poll_sees_changes_made_by_another_process(kit: dict) -> None:

@@ -83,13 +83,16 @@ def test_refusals_come_back_with_the_device_s_reason(sshd: Sshd, device: dict) -
     unsigned = _flash(sshd, device)
     assert unsigned.returncode == 1 and "accepts only signed bundles" in unsigned.stderr
     assert ModelStore(device["root"]).active_path().read_bytes() == before
-    older = _flash(sshd, device, "--refuse-older", "--allow-unsigned")
-    assert older.returncode == 0  # v2 over v1 is newer: fine
-    rollback = subprocess.run([LATENT, "flash", str(device["old"]), "--to", sshd.url, *sshd.flash_args(),
-                               "--remote-latent", LATENT, "--remote-store", str(device["root"]),
-                               "--refuse-older", "--allow-unsigned"], capture_output=True, text=True)
-    assert rollback.returncode == 1 and "older than the installed v2" in rollback.stderr
+    newer = _flash(sshd, device, "--allow-unsigned")
+    assert newer.returncode == 0  # v2 over v1 is newer: fine
+    flash_old = [LATENT, "flash", str(device["old"]), "--to", sshd.url, *sshd.flash_args(),
+                 "--remote-latent", LATENT, "--remote-store", str(device["root"]), "--allow-unsigned"]
+    rollback = subprocess.run(flash_old, capture_output=True, text=True)
+    assert rollback.returncode == 1 and "older than the installed v2" in rollback.stderr  # by default
     assert ModelStore(device["root"]).active().version == 2
+    on_purpose = subprocess.run([*flash_old, "--allow-older"], capture_output=True, text=True)
+    assert on_purpose.returncode == 0, on_purpose.stderr
+    assert ModelStore(device["root"]).active().version == 1
 
 
 @pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")

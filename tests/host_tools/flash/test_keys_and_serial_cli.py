@@ -60,3 +60,20 @@ def test_flash_over_serial_from_the_command_line(tmp_path: Path, capsys: pytest.
     assert ModelStore(device.root).pointer.active == sha256_of(device.new)
     code, _, err = _run(capsys, "flash", str(device.new), "--to", "serial:///dev/definitely-not-here")
     assert code == 1 and "cannot open serial device /dev/definitely-not-here" in err
+
+
+def test_keys_new_names_the_paths_it_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    code, out, _ = _run(capsys, "keys", "new", "gallery")
+    keys = home / ".config" / "latent" / "keys"
+    private, public = keys / "gallery.key", keys / "gallery.pub"
+    assert code == 0 and private.is_file() and public.is_file() and list(elsewhere.iterdir()) == []
+    assert f"private: {private} " in out and f"public:  {public}\n" in out
+    assert f"--key {private}\n" in out and f"copy {public} to it" in out
+    code, out, _ = _run(capsys, "keys", "new", "stage", "--dir", "relative/keys")
+    assert code == 0 and f"public:  {elsewhere / 'relative' / 'keys' / 'stage.pub'}\n" in out
