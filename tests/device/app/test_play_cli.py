@@ -166,3 +166,16 @@ def test_the_real_instrument_without_a_sound_card_exits_for_the_service(
     err = capsys.readouterr().err
     assert "no sound card found; connect or enable the audio HAT" in err
     assert not (tmp_path / "latent-play.wav").exists()
+
+
+@pytest.mark.timeout(120)
+def test_an_out_path_that_is_no_file_is_one_clean_error(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    for out in (tmp_path, tmp_path / "fifo"):
+        done = subprocess.run([sys.executable, "-m", "device.cli", "play", "--seconds", "0.1",
+                               "--out", str(out)], capture_output=True, text=True, timeout=100, check=False)
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.startswith(f"latent play: error: cannot write WAV file {out}: it is a ")

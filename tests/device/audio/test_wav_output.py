@@ -88,3 +88,27 @@ def test_missing_folder_and_bad_blocks_are_refused(tmp_path: Path) -> None:
             wav.write(np.zeros((4, 3), dtype=np.float32))
         with pytest.raises(ConfigError, match="float blocks"):
             wav.write(np.zeros(4, dtype=np.int16))
+
+
+@pytest.mark.timeout(30)  # a FIFO without a reader would block a plain open() forever
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_only_a_regular_file_is_an_output(tmp_path: Path) -> None:
+    import gc
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    targets = {tmp_path: "a directory", tmp_path / "fifo": "a FIFO", Path("/dev/null"): "a character device"}
+    for target, kind in targets.items():
+        with pytest.raises(AudioDeviceError, match=f"it is {kind}.*not a regular file"):
+            WavFileOutput(target)
+        gc.collect()  # a half-made writer left behind would raise again from its destructor here
+    assert os.listdir(tmp_path) == ["fifo"]
+
+
+def test_an_existing_file_is_replaced_from_its_start(tmp_path: Path) -> None:
+    path = tmp_path / "old.wav"
+    path.write_bytes(b"x" * 100_000)
+    with WavFileOutput(path, sample_rate=16000) as wav:
+        wav.write(np.zeros(10, dtype=np.float32))
+    pcm, rate, _ = read_wav(path)
+    assert rate == 16000 and pcm.shape == (10, 1) and path.stat().st_size == 44 + 20
