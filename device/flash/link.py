@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import select
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 from device.errors import FlashError
-from device.flash.frames import Frame, FrameDecoder, encode
+from device.flash.frames import MAX_PAYLOAD, Frame, FrameDecoder, encode
+from device.safe_read import loads_json
 
 DEFAULT_BAUD = 115200
 
@@ -33,9 +35,13 @@ class SerialPort(Protocol):
 
 
 class FrameLink:
-    def __init__(self, port: SerialPort) -> None:
+    """`max_payload` and `baud` tune the decoder: the longest frame taken, and how long a partial
+    frame may take to arrive before it is dropped (see `FrameDecoder`)."""
+
+    def __init__(self, port: SerialPort, *, max_payload: int = MAX_PAYLOAD, baud: int | None = None) -> None:
         self.port = port
-        self.decoder = FrameDecoder()
+        self.decoder = FrameDecoder(max_payload=max_payload,
+                                    **({"byte_seconds": 10.0 / baud} if baud else {}))
         self.bytes_out = 0
 
     def send(self, frame: Frame) -> None:
@@ -52,12 +58,13 @@ class FrameLink:
             if not self.port.in_waiting:
                 readable, _, _ = select.select([self.port.fileno()], [], [], max(0.0, wait))
                 if not readable:
-                    return []
+                    # No bytes, but time passed: a partial frame's deadline may have expired.
+                    return self.decoder.feed(b"", time.monotonic())
             waiting = self.port.in_waiting
             data = self.port.read(waiting or 1)
         except OSError as bad:
             raise FlashError(f"cannot read from the serial port: {bad}") from None
-        return self.decoder.feed(data)
+        return self.decoder.feed(data, time.monotonic())
 
 
 def json_payload(doc: dict[str, Any]) -> bytes:
@@ -65,10 +72,9 @@ def json_payload(doc: dict[str, Any]) -> bytes:
 
 
 def parse_json_payload(frame: Frame, what: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(bytes(frame.payload).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise FlashError(f"malformed {what} frame: its payload is not JSON") from None
+    """A frame's JSON object, read as hostile input (bounded depth, no giant numbers)."""
+    doc = loads_json(bytes(frame.payload), source=f"malformed {what} frame", error=FlashError,
+                     max_bytes=MAX_PAYLOAD)
     if not isinstance(doc, dict):
         raise FlashError(f"malformed {what} frame: its payload is not a JSON object")
     return doc

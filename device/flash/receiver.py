@@ -7,21 +7,32 @@ staged copy discarded), and on DONE the store verifies the whole file (sha256, s
 hashes, compatibility) before it activates anything. Garbage on the line is skipped by the frame
 decoder; frames of other sessions are ignored. A session silent for `session_timeout` seconds is
 closed with its bytes kept in staging for the next attempt to resume.
+
+A hostile or broken peer must not stop the next one: frames longer than `MAX_FRAME_PAYLOAD`
+are treated as broken (nothing legitimate is longer), a partial frame is dropped after its
+deadline, JSON is read with bounded depth, a signed offer's signature is verified before any
+byte is staged, and anything unexpected while handling one frame ends that session, not the
+service.
 """
 
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from device.errors import FlashError, InstrumentError
-from device.flash.frames import MAX_PAYLOAD, PROTOCOL_VERSION, Frame, FrameType
+from device.flash.frames import PROTOCOL_VERSION, Frame, FrameType
 from device.flash.link import FrameLink, SerialPort, json_payload, parse_json_payload
 from device.store.incoming import IncomingTransfer, TransferOffer
 from device.store.store import InstallOptions, ModelStore
 
 DEFAULT_CHUNK = 4096
+# The largest frame this side takes: a HELLO (a signature document is at most 4 KiB) or a DATA
+# frame of the chunk it granted.
+MAX_CHUNK = 16 * 1024
+MAX_FRAME_PAYLOAD = MAX_CHUNK
 DEFAULT_OPTIONS = InstallOptions()
 
 
@@ -37,8 +48,9 @@ class _Session:
 
 class SerialReceiver:
     def __init__(self, port: SerialPort, store: ModelStore, *, options: InstallOptions = DEFAULT_OPTIONS,
-                 session_timeout: float = 30.0, log: Callable[[str], None] | None = None) -> None:
-        self.link = FrameLink(port)
+                 session_timeout: float = 30.0, log: Callable[[str], None] | None = None,
+                 baud: int | None = None) -> None:
+        self.link = FrameLink(port, max_payload=MAX_FRAME_PAYLOAD, baud=baud)
         self.store = store
         self.options = options
         self.session_timeout = session_timeout
@@ -52,9 +64,21 @@ class SerialReceiver:
         """Answer senders until `max_installs` bundles were installed or `stop()` says so."""
         while (max_installs is None or self.installs < max_installs) and not (stop and stop()):
             for frame in self.link.poll(0.2):
-                self.handle(frame)
+                self._handle_safely(frame)
             self._expire(time.monotonic())
         self._close_session()
+
+    def _handle_safely(self, frame: Frame) -> None:
+        try:
+            self.handle(frame)
+        except FlashError:
+            raise  # the port itself failed: the service must restart
+        except Exception as bad:  # one peer's frame must never stop the service
+            where = traceback.extract_tb(bad.__traceback__)[-1]
+            self.log(f"internal error on a frame of type {frame.type} ({type(bad).__name__}: "
+                     f"{str(bad)[:200]} at {where.filename}:{where.lineno}); session dropped")
+            self._close_session()
+            self._error(frame.session, "the device failed to handle this transfer (see its log); try again")
 
     def _expire(self, now: float) -> None:
         session = self.session
@@ -136,7 +160,8 @@ class SerialReceiver:
             return
         session.incoming = incoming
         chunk = doc.get("chunk")
-        chunk = min(chunk, MAX_PAYLOAD) if isinstance(chunk, int) and chunk > 0 else DEFAULT_CHUNK
+        chunk = min(chunk, MAX_CHUNK) if isinstance(chunk, int) and not isinstance(chunk, bool) \
+            and chunk > 0 else DEFAULT_CHUNK
         self.log(f"receiving {offer.name} ({offer.size} bytes)"
                  + (f", resuming at byte {incoming.offset}" if 0 < incoming.offset < offer.size else "")
                  + (" (already stored)" if incoming.existing else ""))

@@ -15,8 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--baud", type=int, default=115200, help="baud rate (ignored by USB CDC links)")
     parser.add_argument("--allow-unsigned", action="store_true",
                         help="accept bundles without a signature (for tinkering; off by default)")
-    parser.add_argument("--refuse-older", action="store_true",
-                        help="refuse a lower version of a bundle name already installed")
+    parser.add_argument("--allow-older", action="store_true",
+                        help="accept a lower version of a bundle name already installed (refused by "
+                             "default: rollback protection)")
+    # Older versions are refused by default now; the old flag is accepted so scripts keep working.
+    parser.add_argument("--refuse-older", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-activate", action="store_true", help="store received bundles without "
                                                                   "activating them")
     parser.add_argument("--session-timeout", type=float, default=30.0, metavar="S",
@@ -34,13 +37,14 @@ def _run(args: argparse.Namespace) -> int:
 
     store = open_store(args)
     options = InstallOptions(activate=not args.no_activate, allow_unsigned=args.allow_unsigned,
-                             refuse_older=args.refuse_older)
+                             allow_older=args.allow_older)
     port = open_serial(args.serial, args.baud)
 
     def log(line: str) -> None:
         print(f"latent serve: {line}", file=sys.stderr, flush=True)
 
-    receiver = SerialReceiver(port, store, options=options, session_timeout=args.session_timeout, log=log)
+    receiver = SerialReceiver(port, store, options=options, session_timeout=args.session_timeout, log=log,
+                              baud=args.baud)
     log(f"listening on {args.serial} for bundles (store {store.layout.root})")
     try:
         receiver.serve(max_installs=1 if args.once else None)

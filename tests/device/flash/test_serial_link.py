@@ -16,7 +16,7 @@ import pytest
 
 from device.bundle.reader import open_bundle
 from device.errors import FlashError
-from device.flash.frames import Frame, FrameType
+from device.flash.frames import PROTOCOL_VERSION, Frame, FrameType
 from device.flash.link import FrameLink, SerialTarget, json_payload, open_serial
 from device.flash.linksim import LinkFaults
 from device.flash.sender import send_bundle
@@ -47,7 +47,8 @@ def _replies(link: FrameLink, session: int, wait: float = 5.0) -> list[Frame]:
 
 def _hello(device: Device, session: int, **changes: object) -> dict:
     data = device.new.read_bytes()
-    doc = {"protocol": 1, "name": "new.bundle", "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+    doc = {"protocol": PROTOCOL_VERSION, "name": "new.bundle", "size": len(data),
+           "sha256": hashlib.sha256(data).hexdigest(),
            "signature": sign(device.new, device.key), "chunk": 4096, "restart": False}
     return {**doc, **changes}
 
