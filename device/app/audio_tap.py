@@ -5,6 +5,10 @@ what is new at its own pace (the trial monitor judging a freshly flashed bundle 
 seconds of sound). The writer never waits: a reader that falls more than the ring behind skips
 ahead and counts what it missed. Single writer, single reader; index stores are atomic under
 the GIL.
+
+The engine plays NaN or infinite samples as silence (its output limiter), but a trial must still
+fail on them: the writer passes `nonfinite=True` with a block in which the engine silenced some,
+and the reader then finds a NaN in that block, as it would have before the limiter.
 """
 
 from __future__ import annotations
@@ -27,8 +31,12 @@ class AudioTap:
         """Writer: what was written so far is not for the reader (e.g. another engine's sound)."""
         self._mark = self.written
 
-    def write(self, block: np.ndarray) -> None:
-        """Audio thread: copy one block in (no allocation beyond the slice views)."""
+    def write(self, block: np.ndarray, nonfinite: bool = False) -> None:
+        """Audio thread: copy one block in (no allocation beyond the slice views).
+
+        `nonfinite`: the block stands in for NaN or infinite samples; its last sample is stored as
+        NaN, before the block is published, so the reader cannot see the block without it.
+        """
         n = block.shape[0]
         if n > self.capacity:
             block = block[n - self.capacity:]
@@ -38,6 +46,8 @@ class AudioTap:
         self._ring[start:start + first] = block[:first]
         if first < n:
             self._ring[:n - first] = block[first:]
+        if nonfinite and n:
+            self._ring[(self.written + n - 1) % self.capacity] = np.nan
         self.written += n
 
     def read(self) -> np.ndarray:

@@ -19,16 +19,21 @@ from device.mapping.control_state import ControlState
 PREROLL_S = 0.25
 
 
-def load_engine(path: Path, *, sample_rate: int, seed: int = 0) -> Any:
-    """Open `path`, refuse anything unplayable, and return a warmed-up engine for it."""
+def load_engine(path: Path, *, sample_rate: int, seed: int = 0, ceiling: float | None = None) -> Any:
+    """Open `path`, refuse anything unplayable, and return a warmed-up engine for it.
+
+    `ceiling`: the engine's output limiter ceiling, linear (None: the engine's default, -1 dBFS).
+    """
     from device.bundle.reader import open_bundle, segment_bank
     from device.engine.granular import GranularEngine
+    from device.engine.limiter import DEFAULT_CEILING
 
     bundle = open_bundle(path)
     try:
         if bundle.kind != KIND_SEGMENT_BANK:
             raise EngineError(f"{path}: this instrument has no engine for {bundle.kind!r} bundles")
-        engine = GranularEngine(segment_bank(bundle), sample_rate=sample_rate, seed=seed)
+        engine = GranularEngine(segment_bank(bundle), sample_rate=sample_rate, seed=seed,
+                                ceiling=DEFAULT_CEILING if ceiling is None else ceiling)
         engine.warm_up()
     except BaseException:
         bundle.close()

@@ -42,11 +42,13 @@ class Engine(Protocol):
     def trigger(self) -> None: ...
     @property
     def samples_rendered(self) -> int: ...
+    @property
+    def last_block_nonfinite(self) -> int: ...
     def render_into(self, out: np.ndarray) -> None: ...
 
 
 class Tap(Protocol):
-    def write(self, block: np.ndarray) -> None: ...
+    def write(self, block: np.ndarray, nonfinite: bool = False) -> None: ...
     def mark(self) -> None: ...
 
 
@@ -137,7 +139,8 @@ class Instrument:
         self.engine.render_into(out)
         # The tap carries the current engine's own sound (what a trial judges), before any fade.
         if self.tap is not None:
-            self.tap.write(out)
+            # The engine plays NaN/inf as silence; the trial must still see that it made them.
+            self.tap.write(out, nonfinite=self.engine.last_block_nonfinite > 0)
         if self._outgoing is not None:
             self._crossfade(out)
 

@@ -21,6 +21,7 @@ from typing import Any
 from device.app.engines import close_engine, load_engine
 from device.app.instrument import Instrument
 from device.app.panel_link import PanelLink
+from device.engine.limiter import DEFAULT_CEILING_DBFS, ceiling_from_dbfs
 from device.errors import ConfigError
 
 SHIPPED_MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -54,6 +55,13 @@ class PlaySettings:
     # Live: how far ahead of the device the render thread keeps PortAudio's ring (see
     # device.audio.pyaudio_output): the latency it adds and the slack a late render may use.
     render_ahead_frames: int = 256
+    # The engine's output limiter: no sample leaves the engine louder than this (dBFS, <= 0).
+    ceiling_dbfs: float = DEFAULT_CEILING_DBFS
+
+    @property
+    def ceiling(self) -> float:
+        """`ceiling_dbfs` as the linear level the engine takes."""
+        return ceiling_from_dbfs(self.ceiling_dbfs)
 
 
 def realtime_priorities(settings: PlaySettings) -> dict[str, int | None]:
@@ -125,7 +133,8 @@ def build_rig(settings: PlaySettings, clock: Callable[[], float] = time.monotoni
     if engine is None:
         bundle_path = resolve_bundle(settings.bundle)
         # Refuses a bad bundle before anything plays.
-        engine = load_engine(bundle_path, sample_rate=settings.sample_rate, seed=settings.seed)
+        engine = load_engine(bundle_path, sample_rate=settings.sample_rate, seed=settings.seed,
+                             ceiling=settings.ceiling)
     try:
         mapper = Mapper(load_map(settings.map_file) if settings.map_file is not None else None)
         pins = load_pin_map(settings.pins_file)
@@ -185,7 +194,9 @@ def play_offline(settings: PlaySettings, out: Path, seconds: float,
             output.close()
         elapsed = time.perf_counter() - started
         result = {"out": str(out), "seconds": frames / settings.sample_rate, "render_s": round(elapsed, 3),
-                  "clipped_samples": output.clipped_samples, "bundle": str(rig.bundle_path)}
+                  "clipped_samples": output.clipped_samples, "bundle": str(rig.bundle_path),
+                  "limited_samples": rig.engine.limited_samples,
+                  "nonfinite_samples": rig.engine.nonfinite_samples}
         report(f"wrote {frames / settings.sample_rate:.1f} s of {rig.bundle_path.name} to {out} "
                f"(rendered in {elapsed:.1f} s)")
         return result
@@ -252,6 +263,9 @@ def play_live(settings: PlaySettings, seconds: float | None,
         stats.update(control_polls=control.polls, control_errors=control.errors)
         stats.update(audio_thread=output.audio_thread_scheduling,
                      control_restarts=supervisor.control_restarts)
+        # The output limiter's work, as counted by the engine playing at the end.
+        stats.update(limited_samples=rig.engine.limited_samples,
+                     nonfinite_samples=rig.engine.nonfinite_samples)
         if watcher is not None:
             stats.update(model_swaps=watcher.swaps, model_rollbacks=watcher.rollbacks)
         report(f"stopped: {stats.get('blocks')} blocks, {stats.get('underruns')} underruns")
@@ -327,7 +341,8 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
     from device.store.store import ModelStore
 
     def make_engine(path: Path) -> Any:
-        return load_engine(path, sample_rate=settings.sample_rate, seed=settings.seed)
+        return load_engine(path, sample_rate=settings.sample_rate, seed=settings.seed,
+                           ceiling=settings.ceiling)
 
     monitor = TrialMonitor(ModelStore(settings.store), sample_rate=settings.sample_rate)
     if monitor.service_started():

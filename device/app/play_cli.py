@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
+
+from device.engine.limiter import DEFAULT_CEILING_DBFS, MIN_CEILING_DBFS
 
 
 def _device(text: str) -> int | str:
@@ -40,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(default 256 = 5.3 ms at 48 kHz): more survives a busier machine, less "
                              "answers the hands sooner")
     parser.add_argument("--seed", type=int, default=0, help="random seed of engine and simulation")
+    parser.add_argument("--ceiling", type=float, default=DEFAULT_CEILING_DBFS, metavar="DBFS",
+                        help="output limiter ceiling in dBFS: no sample leaves the engine louder, whatever "
+                             f"the bundle or the controls do ({MIN_CEILING_DBFS:g}..0, default "
+                             f"{DEFAULT_CEILING_DBFS:g})")
     parser.add_argument("--realtime", action="store_true",
                         help="live: run the audio, sensor and model threads in a real-time class, so that "
                              "other busy processes cannot cause underruns (needs an RTPRIO limit; the "
@@ -59,11 +66,18 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seconds must be a positive number, got {args.seconds}")
     if args.gesture != "demo" and args.sensors != "sim":
         raise ConfigError("--gesture only applies to --sensors sim")
+    if math.isnan(args.ceiling) or args.ceiling > 0.0:
+        raise ConfigError(f"--ceiling must be at most 0 dBFS (full scale), got {args.ceiling:g}; "
+                          f"the default, {DEFAULT_CEILING_DBFS:g}, leaves headroom for the DAC")
+    if not args.ceiling >= MIN_CEILING_DBFS:
+        raise ConfigError(f"--ceiling {args.ceiling:g} dBFS would all but silence the instrument; "
+                          f"use {MIN_CEILING_DBFS:g}..0 dBFS")
     settings = PlaySettings(bundle=args.bundle, sensors=args.sensors, gesture=args.gesture, out=args.out,
                             seconds=args.seconds, sample_rate=args.rate, block_frames=args.block,
                             device=args.device, channels=args.channels, map_file=args.map_file,
                             pins_file=args.pins_file, seed=args.seed, store=args.store,
-                            realtime=args.realtime, render_ahead_frames=args.render_ahead)
+                            realtime=args.realtime, render_ahead_frames=args.render_ahead,
+                            ceiling_dbfs=args.ceiling)
     try:
         play(settings, report_to_stderr)
     except AudioDeviceLostError as err:

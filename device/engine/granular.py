@@ -29,6 +29,15 @@ Control semantics:
 - Setters may run on another thread than `render_into`: each publishes the whole control vector
   with one array copy under the GIL, and the kernel runs holding the GIL, so a block sees all of a
   change or none of it.
+
+Output limiter: every block, live or offline, passes last through a peak limiter
+(`device.engine.kernel.limit`) whose ceiling is fixed when the engine is built (default -1 dBFS;
+settings in `device.engine.limiter`). No bank and no parameter setting (gain 4, 256 overlapping
+grains, scales of 1000) can push a sample past it: the gain drops at once where needed, holds
+for `LIMITER_HOLD_MS` and returns to unity with a `LIMITER_RELEASE_MS` time constant (in dB);
+material under the ceiling passes bit for bit. NaN or infinite samples play as silence;
+`nonfinite_samples` and `last_block_nonfinite` keep them visible (the store's trial reads the
+latter through the app's audio tap), `limited_samples` says how much the limiter worked.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ import numpy as np
 from device.bundle.codecs import decode_table
 from device.bundle.reader import SegmentBank
 from device.engine.kernel import render_block
+from device.engine.limiter import DEFAULT_CEILING, float32_ceiling, hold_samples, release_factor
 from device.engine.params import FIELD_NAMES, GrainParams
 from device.engine.state import (
     C_GAIN,
@@ -60,12 +70,17 @@ from device.engine.state import (
     C_TRIGGERS,
     C_WINDOW,
     CTRL_SIZE,
+    F_CEILING,
     F_GAIN,
     F_GAIN_TARGET,
+    F_LIMIT_GAIN,
     MAX_AXES,
     ONSET_RING,
     S_ACTIVE,
+    S_BLOCK_NONFINITE,
     S_DROPPED,
+    S_LIMITED,
+    S_NONFINITE,
     S_RING,
     S_RING_COUNT,
     S_SAMPLES,
@@ -96,10 +111,12 @@ class GranularEngine:
     """Renders grains from a `SegmentBank`; see the module docstring for the control semantics."""
 
     def __init__(self, bank: SegmentBank, *, sample_rate: int = 48000, max_grains: int = 64,
-                 seed: int = 0) -> None:
+                 seed: int = 0, ceiling: float = DEFAULT_CEILING) -> None:
+        """`ceiling`: the output limiter's ceiling, a linear level (default -1 dBFS)."""
         self._rate = _check_int("sample_rate", sample_rate, 8000, 384000)
         self._max_grains = _check_int("max_grains", max_grains, 8, 4096)
         seed = _check_int("seed", seed, 0, 2**63 - 1)
+        ceiling = float32_ceiling(ceiling)
         segments = bank.segments
         n_axes = segments.ndim - 2
         if not 1 <= n_axes <= MAX_AXES:
@@ -126,6 +143,7 @@ class GranularEngine:
             steps=self._steps, n_pitches=len(self._pitches), frames=frames, lookup=lookup,
             ramp_samples=round(GAIN_RAMP_MS * self._rate / 1000.0), max_grains=self._max_grains,
             seed=seed, max_step=self._bank_rate / self._rate * 2.0 ** ((127 - self._pitches[0]) / 12.0),
+            ceiling=ceiling, release=release_factor(self._rate), hold_samples=hold_samples(self._rate),
         )
         self._params = GrainParams()
         self._point: tuple[float, ...] = (0.5,) * n_axes
@@ -254,6 +272,31 @@ class GranularEngine:
     def dropped_grains(self) -> int:
         """Onsets skipped because every grain slot was busy (stays 0 unless triggers pile up)."""
         return int(self._state.si[S_DROPPED])
+
+    @property
+    def ceiling(self) -> float:
+        """The limiter's ceiling (linear): no output sample's magnitude exceeds it."""
+        return float(self._state.sf[F_CEILING])
+
+    @property
+    def limited_samples(self) -> int:
+        """Output samples the limiter turned down so far (0 while everything stayed under the ceiling)."""
+        return int(self._state.si[S_LIMITED])
+
+    @property
+    def limiter_gain(self) -> float:
+        """The limiter's gain at the end of the last block: 1.0 when it is not working."""
+        return float(self._state.sf[F_LIMIT_GAIN])
+
+    @property
+    def nonfinite_samples(self) -> int:
+        """NaN or infinite samples the engine produced and the limiter played as silence, so far."""
+        return int(self._state.si[S_NONFINITE])
+
+    @property
+    def last_block_nonfinite(self) -> int:
+        """NaN or infinite samples silenced in the last block (what a trial must still hear of)."""
+        return int(self._state.si[S_BLOCK_NONFINITE])
 
     @property
     def params(self) -> GrainParams:

@@ -1,8 +1,9 @@
 """The compiled per-block work of the granular engine (engine layer, numba).
 
-One call of `render_block` starts the grains due in the block, renders every active grain and
-applies the ramped output gain; no Python runs per grain or per sample, nothing is allocated.
-State layout: `device.engine.state`.
+One call of `render_block` starts the grains due in the block, renders every active grain,
+applies the ramped output gain and then the output limiter (`limit`), so every block the engine
+hands out, live or offline, stays within its ceiling; no Python runs per grain or per sample,
+nothing is allocated. State layout: `device.engine.state`.
 
 Why it is shaped this way (measured, see `latent bench engine`):
 - All neighbours of a grain share one read position (they are the same pitch at other grid
@@ -17,6 +18,8 @@ Why it is shaped this way (measured, see `latent bench engine`):
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -35,12 +38,17 @@ from device.engine.state import (
     C_STEP,
     C_TRIGGERS,
     C_WINDOW,
+    F_CEILING,
     F_GAIN,
     F_GAIN_INC,
     F_GAIN_TARGET,
+    F_LIMIT_DEPTH,
+    F_LIMIT_GAIN,
     F_NEXT_ONSET,
+    F_RELEASE,
     G_AXES,
     G_FRAMES,
+    G_LIMIT_HOLD,
     G_LOOKUP,
     G_RAMP,
     G_STEPS,
@@ -59,9 +67,13 @@ from device.engine.state import (
     MAX_CORNERS,
     ONSET_RING,
     S_ACTIVE,
+    S_BLOCK_NONFINITE,
     S_DROPPED,
     S_GAIN_LEFT,
     S_LAST_GEN,
+    S_LIMIT_HOLD,
+    S_LIMITED,
+    S_NONFINITE,
     S_RING,
     S_RING_COUNT,
     S_RNG,
@@ -72,6 +84,15 @@ from device.engine.windows import TABLE_POINTS
 
 # Neighbours weighted below this (-120 dB) are skipped in mix mode: they cannot be heard.
 MIN_WEIGHT = 1e-6
+# A limiter depth (gain reduction in nepers) under one float32 rounding step (2^-24) is set to 0:
+# from there on the samples are left untouched instead of being multiplied by 0.99999994 for ever.
+UNITY_SNAP = 2.0 ** -24
+# Depth after a NaN or infinite sample: -120 dB, from where the release fades the sound back in
+# (a depth of infinity would never release).
+FAULT_DEPTH = 6.0 * math.log(10.0)
+# A sample that comes within 0.1 dB of the ceiling at the current gain shows that gain is still
+# needed: it restarts the hold, so a steady tone's repeated peaks keep one steady gain.
+HOLD_WITHIN = 10.0 ** (-0.1 / 20.0)
 
 
 @njit(cache=True, fastmath=True)
@@ -317,9 +338,80 @@ def _apply_gain(out, ctrl, si, sf):  # type: ignore[no-untyped-def]
     si[S_GAIN_LEFT] = left
 
 
+# No fastmath here: it lets the compiler assume that no value is NaN or infinite, and this is the
+# function that has to find them. It must be said explicitly: a callee left unset inherits the
+# fastmath of its caller (render_block), and the NaN test would be compiled away.
+@njit(cache=True, fastmath=False)
+def limit(out, si, sf):  # type: ignore[no-untyped-def]
+    """Peak-limit the finished block in place: afterwards no |sample| exceeds the ceiling.
+
+    Attack is instantaneous: where a sample times the current gain would pass the ceiling, the
+    gain drops to ceiling / |sample| at that very sample (no look-ahead, so the bound holds sample
+    by sample, for any input). The gain is then held for G_LIMIT_HOLD samples after the last
+    sample that reached the ceiling at that gain, or came within HOLD_WITHIN of it (the hold
+    outlasts the period of a low note, so a steady loud tone gets one steady gain instead of one
+    that ripples at its own frequency), and released in the log domain: the depth
+    -ln(gain) shrinks by the factor sf[F_RELEASE] every sample, so the gain returns to unity
+    smoothly, at the same pace in dB however deep it went. A NaN or infinite sample plays as
+    silence and sets the depth to FAULT_DEPTH (-120 dB), from where the same hold and release
+    fade the sound back in. While the gain is 1 and the signal stays under the ceiling no sample
+    is written, so the output is bit-identical to an unlimited render. Counts turned-down samples
+    (S_LIMITED) and silenced non-finite ones (S_NONFINITE, and S_BLOCK_NONFINITE for this block).
+    """
+    ceiling = sf[F_CEILING]
+    release = sf[F_RELEASE]
+    gain = sf[F_LIMIT_GAIN]
+    depth = sf[F_LIMIT_DEPTH]
+    hold = si[S_LIMIT_HOLD]
+    hold_samples = si[G_LIMIT_HOLD]
+    limited = 0
+    nonfinite = 0
+    for k in range(out.shape[0]):
+        if hold > 0:
+            hold -= 1
+        elif depth > 0.0:
+            depth *= release
+            if depth < UNITY_SNAP:
+                depth = 0.0
+                gain = 1.0
+            else:
+                gain = math.exp(-depth)
+        x = np.float64(out[k])
+        if not math.isfinite(x):
+            out[k] = 0.0
+            depth = FAULT_DEPTH
+            gain = math.exp(-depth)
+            hold = hold_samples
+            nonfinite += 1
+            limited += 1
+            continue
+        level = abs(x)
+        if level * gain > ceiling:
+            gain = ceiling / level
+            depth = math.log(level / ceiling)
+            hold = hold_samples
+        elif depth > 0.0 and level * gain >= ceiling * HOLD_WITHIN:
+            hold = hold_samples
+        if gain < 1.0:
+            y = x * gain
+            # ceiling / level * level may round a hair above the ceiling: the bound is absolute.
+            if y > ceiling:
+                y = ceiling
+            elif y < -ceiling:
+                y = -ceiling
+            out[k] = y
+            limited += 1
+    sf[F_LIMIT_GAIN] = gain
+    sf[F_LIMIT_DEPTH] = depth
+    si[S_LIMIT_HOLD] = hold
+    si[S_LIMITED] += limited
+    si[S_NONFINITE] += nonfinite
+    si[S_BLOCK_NONFINITE] = nonfinite
+
+
 @njit(cache=True, fastmath=True)
 def render_block(out, codes, table, windows, scales, ctrl, si, sf, gi, gf, scratch):  # type: ignore[no-untyped-def]
-    """Render len(out) samples: start due grains, render all active ones, apply the gain."""
+    """Render len(out) samples: start due grains, render all active ones, apply gain and limiter."""
     n = out.shape[0]
     for k in range(n):
         out[k] = 0.0
@@ -338,4 +430,5 @@ def render_block(out, codes, table, windows, scales, ctrl, si, sf, gi, gf, scrat
     sf[F_NEXT_ONSET] = next_onset - n
     si[S_ACTIVE] = _render_all(n, out, codes, table, windows, si, gi, gf, scratch)
     _apply_gain(out, ctrl, si, sf)
+    limit(out, si, sf)
     si[S_SAMPLES] += n

@@ -5,7 +5,8 @@ block can advance every grain without allocating, and the Python side only write
 
 - `ctrl`  float64, written only by Python (published whole, in one copy): what new grains use.
 - `si`    int64: constant bank geometry, then counters owned by the kernel, then the onset ring.
-- `sf`    float64: gain ramp and onset clock, owned by the kernel.
+- `sf`    float64: gain ramp, onset clock and output limiter (constant ceiling and release, then
+  its gain and depth), owned by the kernel.
 - `gi`    int64 (max_grains, GI_SIZE): per-grain integers (activity, age, corner rows...).
 - `gf`    float64 (max_grains, GF_SIZE): per-grain read position, rate and corner gains.
 - `scratch` float64: one grain's neighbour mix at the bank rate, reused grain after grain; a
@@ -49,8 +50,9 @@ G_STRIDES = G_STEPS + MAX_AXES  # MAX_AXES slots: rows between neighbouring grid
 G_FRAMES = G_STRIDES + MAX_AXES
 G_LOOKUP = G_FRAMES + 1  # 1: codes index the decode table (mulaw8); 0: codes are linear (int16)
 G_RAMP = G_LOOKUP + 1  # gain ramp length in samples
+G_LIMIT_HOLD = G_RAMP + 1  # samples the limiter holds its gain after the last over before releasing
 # Kernel counters.
-S_SAMPLES = G_RAMP + 1  # output samples rendered so far
+S_SAMPLES = G_LIMIT_HOLD + 1  # output samples rendered so far
 S_TRIGGERS_SEEN = S_SAMPLES + 1
 S_RNG = S_TRIGGERS_SEEN + 1
 S_ACTIVE = S_RNG + 1
@@ -58,7 +60,11 @@ S_DROPPED = S_ACTIVE + 1  # onsets skipped because every grain slot was busy
 S_GAIN_LEFT = S_DROPPED + 1  # samples left in the current gain ramp
 S_LAST_GEN = S_GAIN_LEFT + 1  # newest generation recorded in the onset ring
 S_RING_COUNT = S_LAST_GEN + 1  # records ever written to the ring
-S_RING = S_RING_COUNT + 1  # ONSET_RING pairs (generation, absolute onset sample)
+S_LIMITED = S_RING_COUNT + 1  # output samples the limiter turned down (gain below 1), ever
+S_NONFINITE = S_LIMITED + 1  # NaN or infinite samples the limiter replaced by silence, ever
+S_BLOCK_NONFINITE = S_NONFINITE + 1  # the same, in the last block only (for the trial's tap)
+S_LIMIT_HOLD = S_BLOCK_NONFINITE + 1  # samples of hold left before the limiter starts releasing
+S_RING = S_LIMIT_HOLD + 1  # ONSET_RING pairs (generation, absolute onset sample)
 SI_SIZE = S_RING + 2 * ONSET_RING
 
 # sf: float64
@@ -66,7 +72,11 @@ F_GAIN = 0
 F_GAIN_INC = 1
 F_GAIN_TARGET = 2
 F_NEXT_ONSET = 3  # samples from the start of the next block to the next scheduled onset
-SF_SIZE = 4
+F_CEILING = 4  # limiter ceiling, linear, exactly representable in float32 (constant)
+F_RELEASE = 5  # per-sample factor by which the limiter's depth decays while releasing (constant)
+F_LIMIT_GAIN = 6  # the limiter's current gain: 1.0 when idle
+F_LIMIT_DEPTH = 7  # its gain reduction in nepers, -ln(gain): what the release decays
+SF_SIZE = 8
 
 # gi: per grain, int64
 GI_ACTIVE = 0
@@ -106,11 +116,14 @@ def grid_strides(steps: tuple[int, ...], n_pitches: int) -> tuple[int, ...]:
 
 
 def allocate_state(*, steps: tuple[int, ...], n_pitches: int, frames: int, lookup: bool,
-                   ramp_samples: int, max_grains: int, seed: int, max_step: float = 1.0) -> EngineState:
-    """Fresh state for a bank of this geometry: no grains, nothing rendered, ramp idle.
+                   ramp_samples: int, max_grains: int, seed: int, max_step: float = 1.0,
+                   ceiling: float = 1.0, release: float = 0.0, hold_samples: int = 0) -> EngineState:
+    """Fresh state for a bank of this geometry: no grains, nothing rendered, ramp and limiter idle.
 
     `max_step` is the largest read step (bank frames per output sample) the engine can ask for:
-    the scratch must hold at least one output sample's worth of frames plus the taps.
+    the scratch must hold at least one output sample's worth of frames plus the taps. `ceiling`
+    (float32-exact, 0 < ceiling <= 1), `release` (0 <= release < 1) and `hold_samples` set the
+    output limiter.
     """
     si = np.zeros(SI_SIZE, dtype=np.int64)
     si[G_AXES] = len(steps)
@@ -119,13 +132,18 @@ def allocate_state(*, steps: tuple[int, ...], n_pitches: int, frames: int, looku
     si[G_FRAMES] = frames
     si[G_LOOKUP] = int(lookup)
     si[G_RAMP] = max(1, ramp_samples)
+    si[G_LIMIT_HOLD] = max(0, hold_samples)
     # Any non-zero seed state works for xorshift; mix the seed so nearby seeds differ at once.
     si[S_RNG] = np.int64(((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0x7FFFFFFFFFFFFFFF) | 1)
     si[S_LAST_GEN] = -1
+    sf = np.zeros(SF_SIZE, dtype=np.float64)
+    sf[F_CEILING] = ceiling
+    sf[F_RELEASE] = release
+    sf[F_LIMIT_GAIN] = 1.0
     return EngineState(
         ctrl=np.zeros(CTRL_SIZE, dtype=np.float64),
         si=si,
-        sf=np.zeros(SF_SIZE, dtype=np.float64),
+        sf=sf,
         gi=np.zeros((max_grains, GI_SIZE), dtype=np.int64),
         gf=np.zeros((max_grains, GF_SIZE), dtype=np.float64),
         scratch=np.zeros(max(SCRATCH_FRAMES, math.ceil(max_step) + 16), dtype=np.float64),
