@@ -7,13 +7,13 @@ with half a mapping. The shipped default is `default_map.toml` beside this modul
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from device.config_file import Fail, TableReader, check_number, load_table, parse_table
 from device.errors import ConfigError
 from device.mapping.config import (
     CHANNEL_KINDS,
@@ -39,8 +39,6 @@ from device.mapping.config import (
 )
 from device.mapping.control_state import ParamValue
 from device.mapping.curves import CURVES
-from device.mapping.toml_reader import TableReader, check_number
-from device.safe_read import loads_toml, read_text
 
 SCHEMA_VERSION = 1
 DEFAULT_MAP_NAME = "default_map.toml"
@@ -56,26 +54,28 @@ def load_map(
 ) -> MapConfig:
     """Read and validate a mapping file (the shipped default when `path` is None)."""
     path = default_map_path() if path is None else Path(path)
-    if not os.path.lexists(path):
-        raise ConfigError(f"mapping file {path} does not exist; give the path of a .toml mapping file "
-                          f"(the default is {default_map_path()})")
-    # Bounded: a FIFO, a device or a huge file is refused by name instead of hanging or filling memory.
-    text = read_text(path, what="a .toml mapping file", error=ConfigError)
-    return parse_map(text, source=str(path), channels=channels)
+    _check_channels(channels)
+    top = load_table(path, what="a .toml mapping file", error=ConfigError,
+                     missing="mapping file does not exist; give the path of a .toml mapping file "
+                             f"(the default is {default_map_path()})")
+    return _MapParser(str(path), channels).parse(top)
 
 
 def parse_map(
     text: str, *, source: str = "<mapping>", channels: Mapping[str, str] = INSTRUMENT_CHANNELS
 ) -> MapConfig:
     """Validate mapping-file text; `source` names it in error messages."""
+    _check_channels(channels)
+    # Also refuses nesting and numbers deep or long enough to crash or stall the TOML parser.
+    return _MapParser(source, channels).parse(parse_table(text, source=source, error=ConfigError))
+
+
+def _check_channels(channels: Mapping[str, str]) -> None:
     for name, kind in channels.items():
         if kind not in CHANNEL_KINDS:
             raise ConfigError(
                 f"channel {name!r} has kind {kind!r}; allowed kinds: {', '.join(CHANNEL_KINDS)}"
             )
-    # Also refuses nesting and numbers deep or long enough to crash or stall the TOML parser.
-    data = loads_toml(text, source=source, error=ConfigError)
-    return _MapParser(source, channels).parse(TableReader(data, "", source))
 
 
 class _MapParser:
@@ -285,7 +285,7 @@ class _MapParser:
 
     # -- shared checks --------------------------------------------------------------------------
 
-    def _channel_item(self, value: Any, fail: Callable[[str], ConfigError]) -> str:
+    def _channel_item(self, value: Any, fail: Fail) -> str:
         if not isinstance(value, str):
             raise fail(f"is {value!r} ({type(value).__name__}), not a channel name")
         if value not in self.channels:

@@ -19,29 +19,24 @@ A gesture is a TOML file. Top-level keys: `name`, optional `loop` (default false
 Each channel's keyframes must be in time order (entries of different channels may interleave);
 a channel is driven by keyframes or by touches, not both; touches on one key must not overlap.
 Channels a gesture never names are left alone. Mistakes raise `GestureError` naming the file,
-the line (where it can be found) and the key.
+the line (where it can be found), the key and what would be accepted (`device.config_file`).
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
+from device.config_file import TableReader, load_table, parse_table
 from device.errors import GestureError
-from device.safe_read import loads_toml, read_text
 
 TOUCH_CHANNEL = re.compile(r"e([0-9]|1[01])")
 FLEX_CHANNEL = re.compile(r"flex[0-9]+")
-TOP_KEYS = {"name", "loop", "duration", "keyframe", "touch"}
-TOUCH_KEYS = {"key", "at", "length", "amount", "ramp"}
 DEFAULT_RAMP = 0.02
 BUILTIN_PACKAGE = "device.sim"
 BUILTIN_FOLDER = "gestures"
@@ -102,160 +97,86 @@ def load_gesture(spec: str | Path) -> Gesture:
             raise GestureError(f"no built-in gesture named {spec!r} (built-in: "
                                f"{', '.join(builtin_gestures())}); give a .toml file path instead")
         with resources.as_file(entry) as builtin:
-            text = read_text(builtin, what="a built-in gesture file", error=GestureError)
-        return parse_gesture(text, str(entry))
-    path = Path(text_spec)
-    if not os.path.lexists(path):
-        raise GestureError(f"{path}: gesture file not found")
+            return _Parser(load_table(builtin, what="a built-in gesture file", error=GestureError,
+                                      locate_lines=True)).gesture()
     # Bounded: a FIFO, a device or a huge file is refused by name instead of hanging the player.
-    text = read_text(path, what="a gesture file (.toml)", error=GestureError)
-    return parse_gesture(text, str(path))
+    return _Parser(load_table(Path(text_spec), what="a gesture file (.toml)", error=GestureError,
+                              missing="gesture file not found", locate_lines=True)).gesture()
 
 
 def parse_gesture(text: str, source: str = "<gesture>") -> Gesture:
-    try:
-        # Also refuses nesting and numbers deep or long enough to crash or stall the TOML parser.
-        data = loads_toml(text, source=source, error=GestureError, raise_syntax_errors=True)
-    except tomllib.TOMLDecodeError as err:
-        raise GestureError(f"{source}: not valid TOML: {err}") from None
-    return _Parser(text, source).gesture(data)
+    # Also refuses nesting and numbers deep or long enough to crash or stall the TOML parser.
+    return _Parser(parse_table(text, source=source, error=GestureError, locate_lines=True)).gesture()
 
 
 class _Parser:
-    def __init__(self, text: str, source: str) -> None:
-        self.lines = text.splitlines()
-        self.source = source
+    def __init__(self, top: TableReader) -> None:
+        self.top = top
+        self.source = top.source
 
-    def fail(self, problem: str, key: str | None = None, array: str | None = None,
-             index: int | None = None) -> GestureError:
-        line = self._locate(key, array, index)
-        where = f"{self.source}:{line}" if line else self.source
-        entry = f"[[{array}]] #{index + 1}" if array is not None and index is not None else None
-        what = ", ".join(part for part in (entry, f"key {key!r}" if key else None) if part)
-        return GestureError(f"{where}: {what + ': ' if what else ''}{problem}")
-
-    def gesture(self, data: dict[str, Any]) -> Gesture:
-        for key in data:
-            if key not in TOP_KEYS:
-                raise self.fail(f"unknown key; a gesture has {', '.join(sorted(TOP_KEYS))}", key)
-        name = data.get("name", Path(self.source).stem)
-        if not isinstance(name, str) or not name:
-            raise self.fail("must be a non-empty string", "name")
-        loop = data.get("loop", False)
-        if not isinstance(loop, bool):
-            raise self.fail("must be true or false", "loop")
+    def gesture(self) -> Gesture:
+        top = self.top
+        name = top.string("name", Path(self.source).stem, non_empty=True)
+        loop = top.boolean("loop", False)
         points: Points = {}
-        keyframe_channels = self._keyframes(self._array(data, "keyframe"), points)
-        self._touches(self._array(data, "touch"), points, keyframe_channels)
+        keyframe_channels = self._keyframes(top.tables("keyframe"), points)
+        self._touches(top.tables("touch"), points, keyframe_channels)
+        top.has("duration")  # read below, once the tracks' end is known
+        top.finish()
         if not points:
-            raise self.fail("a gesture needs at least one [[keyframe]] or [[touch]]")
+            raise top.fail(None, "a gesture needs at least one [[keyframe]] or [[touch]]")
         tracks = {ch: Track(tuple(t for t, _ in pts), tuple(v for _, v in pts)) for ch, pts in points.items()}
         end = max(track.end for track in tracks.values())
-        duration = end
-        if "duration" in data:
-            duration = self._number(data["duration"], "duration", lo=0.0)
-            if duration < end:
-                raise self.fail(f"is {duration:g} s but the last track ends at {end:g} s; make it longer "
-                                "or remove it", "duration")
+        duration = top.number("duration", end, lo=0.0)
+        if duration < end:
+            raise top.fail("duration", f"is {duration:g} s but the last track ends at {end:g} s; make it "
+                           "longer or remove it", f"a number of at least {end:g}")
         if loop and duration <= 0:
-            raise self.fail("a looping gesture needs a duration above 0", "loop")
+            raise top.fail("loop", "a looping gesture needs a duration above 0")
         return Gesture(name, float(duration), loop, tracks, self.source)
 
-    def _array(self, data: dict[str, Any], name: str) -> list[dict[str, Any]]:
-        entries = data.get(name, [])
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise self.fail(f"write each entry as a [[{name}]] table", name)
-        return entries
-
-    def _keyframes(self, frames: list[dict[str, Any]], points: Points) -> set[str]:
-        for i, frame in enumerate(frames):
-            if "t" not in frame:
-                raise self.fail("every keyframe needs a time t (seconds)", "t", "keyframe", i)
-            t = self._number(frame["t"], "t", "keyframe", i, lo=0.0)
-            if len(frame) == 1:
-                raise self.fail("sets no channel; add e.g. flex0 = 0.5", "t", "keyframe", i)
-            for key, value in frame.items():
+    def _keyframes(self, frames: list[TableReader], points: Points) -> set[str]:
+        for frame in frames:
+            t = frame.number("t", lo=0.0)
+            if len(frame.names()) == 1:
+                raise frame.fail("t", "sets no channel; add e.g. flex0 = 0.5")
+            for key in frame.names():
                 if key == "t":
                     continue
-                self._check_channel(key, "keyframe", i)
-                amount = self._number(value, key, "keyframe", i, lo=0.0, hi=1.0)
+                if not (TOUCH_CHANNEL.fullmatch(key) or FLEX_CHANNEL.fullmatch(key)):
+                    raise frame.fail(key, "is not a channel", "t, e0..e11 (touch amounts) or flex0, flex1, "
+                                     "... (bend amounts)")
+                amount = frame.number(key, lo=0.0, hi=1.0)
                 track = points.setdefault(key, [])
                 if track and t < track[-1][0]:
-                    raise self.fail(f"t = {t:g} comes before {key}'s previous keyframe at "
-                                    f"t = {track[-1][0]:g}; keep each channel's keyframes in time order",
-                                    "t", "keyframe", i)
+                    raise frame.fail("t", f"t = {t:g} comes before {key}'s previous keyframe at "
+                                     f"t = {track[-1][0]:g}; keep each channel's keyframes in time order")
                 track.append((t, amount))
+            frame.finish()
         return set(points)
 
-    def _touches(self, touches: list[dict[str, Any]], points: Points, keyframe_channels: set[str]) -> None:
+    def _touches(self, touches: list[TableReader], points: Points, keyframe_channels: set[str]) -> None:
         ends: dict[str, float] = {}
-        for i, touch in enumerate(touches):
-            for key in touch:
-                if key not in TOUCH_KEYS:
-                    raise self.fail(f"unknown key; a touch has {', '.join(sorted(TOUCH_KEYS))}", key,
-                                    "touch", i)
-            for key in ("key", "at", "length"):
-                if key not in touch:
-                    raise self.fail("is missing", key, "touch", i)
-            channel = touch["key"]
-            if not isinstance(channel, str) or not TOUCH_CHANNEL.fullmatch(channel):
-                raise self.fail(f"{channel!r} is not an electrode; use e0..e11", "key", "touch", i)
+        for touch in touches:
+            channel = touch.string("key")
+            if not TOUCH_CHANNEL.fullmatch(channel):
+                raise touch.fail("key", f"is {channel!r}, not an electrode", "e0..e11")
             if channel in keyframe_channels:
-                raise self.fail(f"{channel} is already driven by keyframes; drive a channel one way only",
-                                "key", "touch", i)
-            at = self._number(touch["at"], "at", "touch", i, lo=0.0)
-            length = self._number(touch["length"], "length", "touch", i, lo=0.0)
-            amount = self._number(touch.get("amount", 1.0), "amount", "touch", i, lo=0.0, hi=1.0)
-            ramp = self._number(touch.get("ramp", DEFAULT_RAMP), "ramp", "touch", i, lo=0.0)
+                raise touch.fail("key", f"{channel} is already driven by keyframes; drive a channel one "
+                                 "way only")
+            at = touch.number("at", lo=0.0)
+            length = touch.number("length", lo=0.0)
+            amount = touch.number("amount", 1.0, lo=0.0, hi=1.0)
+            ramp = touch.number("ramp", DEFAULT_RAMP, lo=0.0)
+            touch.finish()
             if ramp <= 0 or length < ramp:
-                raise self.fail(f"needs 0 < ramp <= length, got ramp {ramp:g} s, length {length:g} s",
-                                "ramp", "touch", i)
+                raise touch.fail("ramp", f"needs 0 < ramp <= length, got ramp {ramp:g} s, length "
+                                 f"{length:g} s")
             if at < ends.get(channel, -math.inf):
-                raise self.fail(f"this touch of {channel} at {at:g} s starts before its previous touch ends "
-                                f"({ends[channel]:g} s); one finger per key", "at", "touch", i)
+                raise touch.fail("at", f"this touch of {channel} at {at:g} s starts before its previous "
+                                 f"touch ends ({ends[channel]:g} s); one finger per key")
             ends[channel] = at + length + ramp
             track = points.setdefault(channel, [])
             if not track and at > 0:
                 track.append((0.0, 0.0))
             track.extend(((at, 0.0), (at + ramp, amount), (at + length, amount), (at + length + ramp, 0.0)))
-
-    def _check_channel(self, key: str, array: str, index: int) -> None:
-        if not (TOUCH_CHANNEL.fullmatch(key) or FLEX_CHANNEL.fullmatch(key)):
-            raise self.fail("is not a channel; keyframes set t and e0..e11 (touch amounts) or flex0, "
-                            "flex1 (bend amounts)", key, array, index)
-
-    def _number(self, value: Any, key: str, array: str | None = None, index: int | None = None, *,
-                lo: float | None = None, hi: float | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise self.fail(f"must be a number, got {value!r}", key, array, index)
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            span = f"{lo:g}..{hi:g}" if lo is not None and hi is not None else f">= {lo:g}"
-            raise self.fail(f"{value:g} is out of range; allowed: {span}", key, array, index)
-        return float(value)
-
-    def _locate(self, key: str | None, array: str | None, index: int | None) -> int | None:
-        """The 1-based line of `key` (inside the index-th [[array]] table if given), if it can be found."""
-        header = re.compile(r"\s*\[")
-        start = 0
-        if array is not None and index is not None:
-            marker = re.compile(rf"\s*\[\[\s*{re.escape(array)}\s*\]\]")
-            seen = -1
-            for n, line in enumerate(self.lines):
-                if marker.match(line):
-                    seen += 1
-                    if seen == index:
-                        start = n + 1
-                        break
-            else:
-                return None
-            if key is None:
-                return start
-        if key is None:
-            return None
-        assignment = re.compile(rf"\s*{re.escape(key)}\s*=")
-        for n in range(start, len(self.lines)):
-            if header.match(self.lines[n]):
-                break  # the next table begins: the key is not written in this one
-            if assignment.match(self.lines[n]):
-                return n + 1
-        return start or None  # a missing key: point at its table's header

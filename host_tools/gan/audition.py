@@ -12,21 +12,24 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from host_tools.gan.config import GanConfig
 
 _GAP_SECONDS = 0.25
 
 
-def audition_latents(cfg: dict[str, Any]) -> Any:
+def audition_latents(cfg: GanConfig) -> Any:
     import torch
 
-    rng = torch.Generator().manual_seed(cfg["train"]["seed"] + 1)
-    return torch.randn(cfg["train"]["audition_z"], cfg["model"]["latent_dim"], generator=rng)
+    rng = torch.Generator().manual_seed(cfg.train.seed + 1)
+    return torch.randn(cfg.train.audition_z, cfg.model.latent_dim, generator=rng)
 
 
-def write_audition(path: Path, generator: Any, cfg: dict[str, Any],
+def write_audition(path: Path, generator: Any, cfg: GanConfig,
                    level: Mapping[str, Any] | None = None) -> Path:
     """One WAV: for each audition z, each audition pitch in turn, separated by short silences.
 
@@ -39,14 +42,14 @@ def write_audition(path: Path, generator: Any, cfg: dict[str, Any],
     from host_tools.gan.run_dir import generate_audio
 
     z = audition_latents(cfg)
-    pitches = cfg["train"]["audition_pitches"]
+    pitches = list(cfg.train.audition_pitches)
     zs = z.repeat_interleave(len(pitches), dim=0)
     was_training = generator.training
     generator.eval()
     notes = generate_audio(generator, cfg, zs, pitches * len(z))
     generator.train(was_training)
     notes = level_notes(notes, run_level(path.parent.parent) if level is None else level)
-    rate = cfg["audio"]["sample_rate"]
+    rate = cfg.audio.sample_rate
     gap = np.zeros(int(_GAP_SECONDS * rate), dtype=np.float32)
     audio = np.concatenate([part for note in notes for part in (note, gap)])
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from device.errors import CheckpointError, ConfigError
+from device.errors import ConfigError
 from device.files import file_sha256, fsync_dir
-from host_tools.gan.config import architecture_hash, architecture_summary
+from host_tools.errors import CheckpointError
+from host_tools.gan.config import GanConfig, architecture_hash, architecture_summary
 
 _NAME = re.compile(r"^step_(\d{8})\.json$")
 
@@ -61,7 +62,7 @@ def set_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -> No
 
 
 def save_checkpoint(
-    directory: Path, step: int, cfg: dict[str, Any], tensors: dict[str, Any], extra: dict[str, Any], keep: int
+    directory: Path, step: int, cfg: GanConfig, tensors: dict[str, Any], extra: dict[str, Any], keep: int
 ) -> Path:
     """Write step's checkpoint, then drop all but the newest `keep`. Returns the JSON path."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -94,7 +95,7 @@ def list_checkpoints(directory: Path) -> list[Path]:
 
 
 def load_checkpoint(
-    directory: Path, cfg: dict[str, Any], map_location: str | torch.device = "cpu", step: int | None = None
+    directory: Path, cfg: GanConfig, map_location: str | torch.device = "cpu", step: int | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(tensors, metadata) of the newest intact checkpoint (or of `step`), or None if there is none.
 

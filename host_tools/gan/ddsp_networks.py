@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from host_tools.gan.config import note_samples, pitch_list, start_size
+from host_tools.gan.config import GanConfig, note_samples, pitch_list, start_size
 from host_tools.gan.harmonic_synth import HarmonicNoiseSynth, midi_to_hz
 from host_tools.gan.networks import EqualizedConv, EqualizedLinear, MinibatchStd, PixelNorm, SplitGenerator
 
@@ -49,15 +49,15 @@ class HarmonicGenerator(SplitGenerator):
 
     spectral = False
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: GanConfig) -> None:
         super().__init__()
-        audio, model = cfg["audio"], cfg["model"]
-        self.latent_dim = model["latent_dim"]
+        audio, model = cfg.audio, cfg.model
+        self.latent_dim = model.latent_dim
         self.pitches = pitch_list(cfg)
         self.samples = note_samples(cfg)
-        self.frames = self.samples // audio["hop"] + 1
+        self.frames = self.samples // audio.hop + 1
         self.start = start_size(cfg)
-        channels = model["channels"]
+        channels = model.channels
         self.dense = EqualizedLinear(self.latent_dim + len(self.pitches), channels[0] * self.start[0])
         self.first = nn.Sequential(nn.LeakyReLU(_SLOPE), PixelNorm(), _conv(channels[0], channels[0]),
                                    nn.LeakyReLU(_SLOPE), PixelNorm())
@@ -66,9 +66,9 @@ class HarmonicGenerator(SplitGenerator):
                           _conv(cout, cout), nn.LeakyReLU(_SLOPE), PixelNorm())
             for cin, cout in itertools.pairwise(channels)
         )
-        self.synth = HarmonicNoiseSynth(audio["sample_rate"], self.samples, model["harmonics"],
-                                        model["noise_bands"])
-        self.to_controls = _conv(channels[-1] + 1, 1 + model["harmonics"] + model["noise_bands"], kernel=1)
+        self.synth = HarmonicNoiseSynth(audio.sample_rate, self.samples, model.harmonics,
+                                        model.noise_bands)
+        self.to_controls = _conv(channels[-1] + 1, 1 + model.harmonics + model.noise_bands, kernel=1)
         self.register_buffer("midi", torch.tensor(self.pitches, dtype=torch.float32), persistent=False)
 
     def features(self, z: torch.Tensor, pitch: torch.Tensor) -> torch.Tensor:
@@ -96,7 +96,7 @@ class HarmonicGenerator(SplitGenerator):
 class _ResolutionCritic(nn.Module):
     """One STFT resolution: log-magnitude frames, bins as channels -> (features (batch, C),)."""
 
-    def __init__(self, n_fft: int, hop: int, channels: list[int], group: int) -> None:
+    def __init__(self, n_fft: int, hop: int, channels: Sequence[int], group: int) -> None:
         super().__init__()
         self.n_fft, self.hop = n_fft, hop
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
@@ -128,11 +128,11 @@ class SpectralCritic(nn.Module):
 
     conditional = True
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: GanConfig) -> None:
         super().__init__()
-        n_fft = cfg["audio"]["n_fft"]
-        channels = cfg["model"]["disc_channels"]
-        group = math.gcd(4, cfg["train"]["batch_size"])
+        n_fft = cfg.audio.n_fft
+        channels = cfg.model.disc_channels
+        group = math.gcd(4, cfg.train.batch_size)
         self.views = nn.ModuleList([
             _ResolutionCritic(n_fft, n_fft // 4, channels, group),
             _ResolutionCritic(max(n_fft // 8, 16), max(n_fft // 32, 4), channels, group),

@@ -16,21 +16,20 @@ capacity on a band the generator cannot change.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 
-from host_tools.gan.config import pitch_list
+from host_tools.gan.config import GanConfig, pitch_list
 
 LOW_CUT_RATIO = 0.7  # of the lowest trained fundamental
 
 
-def silent_bins(cfg: dict[str, Any]) -> int:
+def silent_bins(cfg: GanConfig) -> int:
     """How many of the lowest STFT bins lie below LOW_CUT_RATIO x the lowest trained fundamental."""
-    audio = cfg["audio"]
+    audio = cfg.audio
     lowest = 440.0 * 2.0 ** ((min(pitch_list(cfg)) - 69) / 12.0)
-    bin_hz = audio["sample_rate"] / audio["n_fft"]
-    return min(math.ceil(LOW_CUT_RATIO * lowest / bin_hz), audio["n_fft"] // 2)
+    bin_hz = audio.sample_rate / audio.n_fft
+    return min(math.ceil(LOW_CUT_RATIO * lowest / bin_hz), audio.n_fft // 2)
 
 
 def silence_low_band(spec: torch.Tensor, bins: int) -> torch.Tensor:

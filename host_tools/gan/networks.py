@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from host_tools.gan.config import WAVEFORM_STRIDE, output_shape, pitch_list, start_size
+from host_tools.gan.config import WAVEFORM_STRIDE, GanConfig, output_shape, pitch_list, start_size
 from host_tools.gan.low_band import silence_low_band, silent_bins
 from host_tools.gan.pitch_templates import at_resolution, harmonic_templates
 
@@ -96,21 +95,21 @@ class SplitGenerator(nn.Module):
 class Generator(SplitGenerator):
     """(z, pitch class index) -> representation; `features()` gives the first conv block's output."""
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: GanConfig) -> None:
         super().__init__()
-        self.spectral = cfg["audio"]["representation"] == "spectral"
-        self.latent_dim = cfg["model"]["latent_dim"]
+        self.spectral = cfg.audio.representation == "spectral"
+        self.latent_dim = cfg.model.latent_dim
         self.pitches = pitch_list(cfg)
         self.out_shape = output_shape(cfg)
         self.start = start_size(cfg)
-        channels = cfg["model"]["channels"]
+        channels = cfg.model.channels
         cells = 1
         for size in self.start:
             cells *= size
         self.dense = EqualizedLinear(self.latent_dim + len(self.pitches), channels[0] * cells)
         self.first = nn.Sequential(*_act_norm(), _conv(self.spectral, channels[0], channels[0]), *_act_norm())
         scale = 2 if self.spectral else WAVEFORM_STRIDE
-        self.use_templates = cfg["model"]["pitch_templates"]
+        self.use_templates = cfg.model.pitch_templates
         extra = 2 if self.use_templates else 0
         self.upsample = nn.Upsample(scale_factor=scale, mode="nearest")
         self.blocks = nn.ModuleList(
@@ -171,10 +170,10 @@ class MinibatchStd(nn.Module):
 class Critic(nn.Module):
     """representation -> (Wasserstein score (batch,), pitch logits (batch, pitches))."""
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: GanConfig) -> None:
         super().__init__()
-        spectral = cfg["audio"]["representation"] == "spectral"
-        channels = cfg["model"]["disc_channels"]
+        spectral = cfg.audio.representation == "spectral"
+        channels = cfg.model.disc_channels
         shape = output_shape(cfg)
         pool: type[nn.Module] = nn.AvgPool2d if spectral else nn.AvgPool1d
         factor = 2 if spectral else WAVEFORM_STRIDE
@@ -190,7 +189,7 @@ class Critic(nn.Module):
             for cin, cout in itertools.pairwise(channels)
         ))
         self.final = nn.Sequential(
-            MinibatchStd(math.gcd(4, cfg["train"]["batch_size"])),
+            MinibatchStd(math.gcd(4, cfg.train.batch_size)),
             _conv(spectral, channels[-1] + 1, channels[-1]),
             nn.LeakyReLU(_SLOPE),
         )
@@ -214,17 +213,17 @@ class Critic(nn.Module):
         return self.score(self.prepare(x), pitch)
 
 
-def build_generator(cfg: dict[str, Any]) -> nn.Module:
+def build_generator(cfg: GanConfig) -> nn.Module:
     """The generator the config's representation asks for."""
-    if cfg["audio"]["representation"] == "ddsp":
+    if cfg.audio.representation == "ddsp":
         from host_tools.gan.ddsp_networks import HarmonicGenerator
 
         return HarmonicGenerator(cfg)
     return Generator(cfg)
 
 
-def build_critic(cfg: dict[str, Any]) -> nn.Module:
-    if cfg["audio"]["representation"] == "ddsp":
+def build_critic(cfg: GanConfig) -> nn.Module:
+    if cfg.audio.representation == "ddsp":
         from host_tools.gan.ddsp_networks import SpectralCritic
 
         return SpectralCritic(cfg)

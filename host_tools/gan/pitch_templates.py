@@ -13,18 +13,17 @@ are untouched by them.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch.nn import functional as F
 
-from host_tools.gan.config import pitch_list
+from host_tools.gan.config import GanConfig, pitch_list
 
 
-def harmonic_templates(cfg: dict[str, Any]) -> torch.Tensor:
+def harmonic_templates(cfg: GanConfig) -> torch.Tensor:
     """(pitches, 2, n_fft // 2): comb and expected instantaneous frequency (in the codec's units)."""
-    audio = cfg["audio"]
-    rate, n_fft, hop = audio["sample_rate"], audio["n_fft"], audio["hop"]
+    audio = cfg.audio
+    rate, n_fft, hop = audio.sample_rate, audio.n_fft, audio.hop
     centres = torch.arange(n_fft // 2, dtype=torch.float64) * rate / n_fft
     bin_hz = rate / n_fft
     rows = []

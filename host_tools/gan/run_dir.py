@@ -4,7 +4,7 @@
     RUN/checkpoints/       step_NNNNNNNN.pt + .json (see checkpoint.py)
     RUN/samples/           step_NNNNNNNN.wav: the audition notes at that step; loss.png: the loss curves
     RUN/metrics.jsonl      one JSON line per logged step (losses, wall time)
-    RUN/data.json          where the training notes came from (what `latent eval` compares with)
+    RUN/data.json          where the training notes came from (what `latent gan eval` compares with)
     RUN/generator.safetensors + generator.json   instead of checkpoints/, in an exported model (export.py)
 
 `load_generator(run)` gives the trained generator and its config, for generation, evaluation and the
@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from device.errors import CheckpointError, ConfigError
-from host_tools.gan.config import validate_config
+from device.errors import ConfigError
+from host_tools.errors import CheckpointError
+from host_tools.gan.config import GanConfig, read_config_file
 
 
 @dataclass(frozen=True)
@@ -52,17 +53,14 @@ class RunLayout:
         return self.samples / "loss.png"
 
 
-def read_run_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+def read_run_config(run_dir: str | os.PathLike[str]) -> GanConfig:
     layout = RunLayout(Path(run_dir))
     if not layout.config.is_file():
         raise ConfigError(
-            f"{run_dir} is not a training run (no config.json); make one with `latent train gan --out DIR`"
+            f"{run_dir} is not a training run (no config.json); make one with `latent gan train --out DIR`"
         )
-    try:
-        raw = json.loads(layout.config.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"{layout.config} is unreadable ({err}); the run's config is damaged") from None
-    return validate_config(raw, str(layout.config))
+    # Bounded and strictly validated like any config file; a damaged one is refused naming the file.
+    return read_config_file(layout.config)
 
 
 def read_data_record(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -75,7 +73,7 @@ def read_data_record(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
 
 def load_generator(
     run_dir: str | os.PathLike[str], device: str = "cpu", step: int | None = None
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[Any, GanConfig]:
     """(generator in eval mode with the newest (or `step`'s) checkpoint's weights, the run's config).
 
     The weights are the training's moving average of the generator (train.ema_decay), as in PGGAN."""
@@ -93,7 +91,7 @@ def load_generator(
         meta = exported_meta(run_dir)
         if meta is None or (step is not None and step != meta["step"]):
             raise CheckpointError(f"{run_dir} has no checkpoint{'' if step is None else f' of step {step}'}"
-                                  " yet; train it first (`latent train gan`)")
+                                  " yet; train it first (`latent gan train`)")
         weights = load_exported_weights(run_dir, cfg, meta, device)
     generator = build_generator(cfg).to(device)
     generator.load_state_dict(weights)
@@ -101,7 +99,7 @@ def load_generator(
     return generator, cfg
 
 
-def generate_audio(generator: Any, cfg: dict[str, Any], z: Any, pitches: list[int]) -> Any:
+def generate_audio(generator: Any, cfg: GanConfig, z: Any, pitches: list[int]) -> Any:
     """float32 numpy audio (batch, samples) for latent vectors z (batch, latent_dim) at MIDI pitches."""
     import torch
 

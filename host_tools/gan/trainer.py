@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from device.errors import ConfigError
 from host_tools.gan.audition import write_audition, write_loss_plot
 from host_tools.gan.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint, set_rng_state
-from host_tools.gan.config import architecture_hash, architecture_summary
+from host_tools.gan.config import GanConfig, architecture_hash, architecture_summary
 from host_tools.gan.distributed import Distribution, start_distribution
 from host_tools.gan.low_band import silence_low_band
 from host_tools.gan.networks import build_critic, build_generator
@@ -64,7 +64,7 @@ def _sigint_sets(flag: _StopFlag) -> Any:
         signal.signal(signal.SIGINT, previous)
 
 
-def _prepare_run_dir(layout: RunLayout, cfg: dict[str, Any], resume: bool) -> None:
+def _prepare_run_dir(layout: RunLayout, cfg: GanConfig, resume: bool) -> None:
     """Refuse to mix runs: a fresh run needs an unused directory, a resumed one the same architecture."""
     has_run = layout.config.is_file() or bool(list_checkpoints(layout.checkpoints))
     if has_run and not resume:
@@ -82,9 +82,9 @@ def _prepare_run_dir(layout: RunLayout, cfg: dict[str, Any], resume: bool) -> No
             )
 
 
-def _step_noise(cfg: dict[str, Any], rank: int, step: int, device: torch.device) -> torch.Generator:
+def _step_noise(cfg: GanConfig, rank: int, step: int, device: torch.device) -> torch.Generator:
     generator = torch.Generator(device=device)
-    generator.manual_seed(cfg["train"]["seed"] * 1_000_003 + rank * 7_919 + step)
+    generator.manual_seed(cfg.train.seed * 1_000_003 + rank * 7_919 + step)
     return generator
 
 
@@ -104,22 +104,22 @@ def _gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.T
 
 
 class GanTrainer:
-    def __init__(self, data_dir: str | Path, cfg: dict[str, Any], out: str | Path, resume: bool,
+    def __init__(self, data_dir: str | Path, cfg: GanConfig, out: str | Path, resume: bool,
                  progress: bool = True) -> None:
         # Everything that can be wrong is checked before the first step.
         self.cfg, self.layout, self.progress = cfg, RunLayout(Path(out)), progress
-        torch.set_num_threads(cfg["train"]["threads"])
+        torch.set_num_threads(cfg.train.threads)
         self.notes = CroppedNotes(open_notes(data_dir, cfg), cfg)
         self.dist: Distribution = start_distribution()
         _prepare_run_dir(self.layout, cfg, resume)
         self.dist.barrier()  # every rank has looked at RUN before rank 0 writes into it
-        self.schedule = BatchSchedule(self.notes, cfg["train"]["batch_size"], cfg["train"]["seed"],
+        self.schedule = BatchSchedule(self.notes, cfg.train.batch_size, cfg.train.seed,
                                       self.dist.world_size, self.dist.rank)
         found = (
             load_checkpoint(self.layout.checkpoints, cfg, map_location=self.dist.device) if resume else None
         )
 
-        torch.manual_seed(cfg["train"]["seed"] + self.dist.rank)
+        torch.manual_seed(cfg.train.seed + self.dist.rank)
         device = self.dist.device
         self.codec = NoteCodec(cfg)
         self.generator = build_generator(cfg).to(device)
@@ -127,9 +127,9 @@ class GanTrainer:
         # PGGAN's moving average of the generator: smooths out the step-to-step oscillation of a small GAN
         # (measured on tiny: the raw generator's pitch accuracy swung 0.5 -> 0.03 -> 0.11 over 600 steps).
         self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
-        betas = tuple(cfg["train"]["betas"])
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg["train"]["lr"], betas=betas)
-        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=cfg["train"]["lr"], betas=betas)
+        betas = cfg.train.betas
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.train.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=cfg.train.lr, betas=betas)
         self.step, self.wall = 0, 0.0
         if found is not None:
             tensors, meta = found
@@ -150,27 +150,27 @@ class GanTrainer:
         if self.dist.is_writer:
             self.layout.root.mkdir(parents=True, exist_ok=True)
             temp = self.layout.config.with_name(".config.json.tmp")
-            temp.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+            temp.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8")
             temp.replace(self.layout.config)
             from host_tools.gan.levelling import notes_level
 
             # "level": what generated notes are levelled to before anyone hears them (levelling.py).
             record = {"data_dir": str(Path(data_dir).resolve()), "notes": len(self.notes),
-                      "level": notes_level(self.notes, cfg["data"]["preload"])}
+                      "level": notes_level(self.notes, cfg.data.preload)}
             selection = self.notes.dataset.selection  # notes given, used, and why the rest are not
             print(selection.summary(), file=sys.stderr)
             record["selection"] = selection.as_dict()
             self.layout.data_record.write_text(json.dumps(record) + "\n", encoding="utf-8")
 
     def train_step(self, audio: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        cfg_t, device = self.cfg["train"], self.dist.device
+        cfg_t, device = self.cfg.train, self.dist.device
         noise = _step_noise(self.cfg, self.dist.rank, self.step, device)
         real = self.codec.encode(audio.to(device))
         if self.generator.spectral:  # the critic compares like with like in the band G keeps silent
             real = silence_low_band(real, self.generator.silent_bins)
         labels = labels.to(device)
         batch = real.shape[0]
-        latent_dim = self.cfg["model"]["latent_dim"]
+        latent_dim = self.cfg.model.latent_dim
 
         self.critic.requires_grad_(True)
         with torch.no_grad():
@@ -179,8 +179,8 @@ class GanTrainer:
         real_score, fake_score = scores[:batch], scores[batch:]
         penalty = _gradient_penalty(self.critic, real, fake, labels, noise)
         aux_real = F.cross_entropy(logits[:batch], labels)
-        d_loss = (fake_score.mean() - real_score.mean() + cfg_t["gp_weight"] * penalty
-                  + cfg_t["drift_weight"] * real_score.pow(2).mean() + cfg_t["aux_weight"] * aux_real)
+        d_loss = (fake_score.mean() - real_score.mean() + cfg_t.gp_weight * penalty
+                  + cfg_t.drift_weight * real_score.pow(2).mean() + cfg_t.aux_weight * aux_real)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
@@ -189,7 +189,7 @@ class GanTrainer:
         fake = self.g_train(torch.randn(batch, latent_dim, generator=noise, device=device), labels)
         score, logits = self.critic(fake, labels)
         aux_fake = F.cross_entropy(logits, labels)
-        g_loss = -score.mean() + cfg_t["aux_weight"] * aux_fake
+        g_loss = -score.mean() + cfg_t.aux_weight * aux_fake
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -202,7 +202,7 @@ class GanTrainer:
 
     @torch.no_grad()
     def _update_average(self) -> None:
-        decay = self.cfg["train"]["ema_decay"]
+        decay = self.cfg.train.ema_decay
         pairs = zip(self.generator_ema.parameters(), self.generator.parameters(), strict=True)
         for averaged, current in pairs:
             averaged.lerp_(current, 1.0 - decay)
@@ -214,7 +214,7 @@ class GanTrainer:
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
         }
         save_checkpoint(self.layout.checkpoints, self.step, self.cfg, tensors,
-                        {"wall_seconds": round(self.wall, 3)}, self.cfg["train"]["keep_checkpoints"])
+                        {"wall_seconds": round(self.wall, 3)}, self.cfg.train.keep_checkpoints)
 
     def _audition(self) -> None:
         write_audition(self.layout.samples / f"step_{self.step:08d}.wav", self.generator_ema, self.cfg)
@@ -230,7 +230,7 @@ class GanTrainer:
 
         count = min(count, len(labels))
         classes = pitch_list(self.cfg)
-        z = torch.randn(count, self.cfg["model"]["latent_dim"],
+        z = torch.randn(count, self.cfg.model.latent_dim,
                         generator=torch.Generator().manual_seed(self.step))
         generated = generate_audio(self.generator_ema, self.cfg, z, [classes[int(i)] for i in labels[:count]])
         return generated, audio[:count].numpy()
@@ -239,16 +239,16 @@ class GanTrainer:
         """Train until `steps` (default train.steps) or Ctrl-C; returns a summary."""
         from tqdm import tqdm
 
-        cfg_t = self.cfg["train"]
-        total = cfg_t["steps"] if steps is None else steps
+        cfg_t = self.cfg.train
+        total = cfg_t.steps if steps is None else steps
         writer = self.dist.is_writer
         flag = _StopFlag()
         losses: dict[str, float] = {}
         start_step = self.step
         bar = tqdm(total=total, initial=self.step, disable=not (writer and self.progress),
                    unit="step", dynamic_ncols=True)
-        data = batches(self.notes, self.schedule, self.step, self.cfg["data"]["preload"],
-                       self.cfg["data"]["num_workers"])
+        data = batches(self.notes, self.schedule, self.step, self.cfg.data.preload,
+                       self.cfg.data.num_workers)
         health = TrainingHealth(self.cfg, self.layout.root, record=writer,
                                 emit=(lambda line: bar.write(line, file=sys.stderr)) if writer else None)
         interrupted = False
@@ -263,7 +263,7 @@ class GanTrainer:
                         health.diverged(self.step, losses)  # raises before NaN weights are saved
                     self.wall += time.perf_counter() - began
                     bar.update(1)
-                    if writer and (self.step % cfg_t["log_every"] == 0 or self.step == total):
+                    if writer and (self.step % cfg_t.log_every == 0 or self.step == total):
                         bar.set_postfix({k: f"{losses[k]:.3g}" for k in ("d_loss", "g_loss", "aux_fake")})
                         with open(self.layout.metrics, "a", encoding="utf-8") as handle:
                             handle.write(json.dumps({"step": self.step, **losses,
@@ -271,10 +271,10 @@ class GanTrainer:
                         health.observe_losses(self.step, losses)
                         health.observe_audio(self.step, *self._health_notes(audio, labels))
                     interrupted = self.dist.any_rank(flag.raised)
-                    if writer and (self.step % cfg_t["checkpoint_every"] == 0 or interrupted
+                    if writer and (self.step % cfg_t.checkpoint_every == 0 or interrupted
                                    or self.step == total):
                         self._save()
-                    if writer and (self.step % cfg_t["sample_every"] == 0 or self.step == total):
+                    if writer and (self.step % cfg_t.sample_every == 0 or self.step == total):
                         self._audition()
                     if interrupted:
                         break

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from device.errors import DatasetError
 from host_tools.data.nsynth_dataset import NSynthDataset
 from host_tools.data.nsynth_fields import midi_name
 from host_tools.data.wav_folder import AUDIO_SUFFIXES, WavFolderSource
-from host_tools.gan.config import note_samples, pitch_list
+from host_tools.errors import DatasetError
+from host_tools.gan.config import GanConfig, note_samples, pitch_list
 
 PITCH_CSV = "pitches.csv"  # in a WAV folder: `file,pitch` rows that override the estimated pitch
 _NAMED = 5  # dropped notes named per reason in RUN/data.json; the rest are counted
@@ -78,7 +78,7 @@ class Selection:
         }
 
 
-def _make_selection(data_dir: str | os.PathLike[str], layout: str, cfg: dict[str, Any],
+def _make_selection(data_dir: str | os.PathLike[str], layout: str, cfg: GanConfig,
                     judged: list[tuple[str, str | None]], remarks: list[str]) -> Selection:
     """`judged`: (note name, reason it is left out or None) for every note the data set gave."""
     counts = Counter(reason for _, reason in judged if reason is not None)
@@ -88,12 +88,12 @@ def _make_selection(data_dir: str | os.PathLike[str], layout: str, cfg: dict[str
             names[reason].append(name)
     return Selection(
         data_dir=str(data_dir), layout=layout, given=len(judged), used=len(judged) - sum(counts.values()),
-        pitches=(cfg["data"]["pitches"][0], cfg["data"]["pitches"][1]), seconds=cfg["audio"]["seconds"],
+        pitches=(cfg.data.pitches[0], cfg.data.pitches[1]), seconds=cfg.audio.seconds,
         dropped={r: counts[r] for r in REASONS if counts[r]}, dropped_names=names, remarks=tuple(remarks),
     )
 
 
-def _widest_covered(present: set[int], cfg: dict[str, Any]) -> tuple[int, int] | None:
+def _widest_covered(present: set[int], cfg: GanConfig) -> tuple[int, int] | None:
     """The widest run of consecutive config pitches that all have notes (a data.pitches that would train)."""
     best: tuple[int, int] | None = None
     start: int | None = None
@@ -108,7 +108,7 @@ def _widest_covered(present: set[int], cfg: dict[str, Any]) -> tuple[int, int] |
 
 
 def _check_pitches_covered(selection: Selection, examples: tuple[dict[str, Any], ...],
-                           cfg: dict[str, Any], hint: str) -> None:
+                           cfg: GanConfig, hint: str) -> None:
     """One class per config pitch: a pitch without a note would be a class the critic never sees real."""
     present = {e["pitch"] for e in examples}
     missing = [p for p in pitch_list(cfg) if p not in present]
@@ -119,7 +119,7 @@ def _check_pitches_covered(selection: Selection, examples: tuple[dict[str, Any],
               f"--set data.pitches=[{widest[0]},{widest[1]}])" if widest else "narrow data.pitches")
     raise DatasetError(
         f"{selection.summary()}. It has no selected note at pitch {', '.join(map(str, missing))} "
-        f"({', '.join(map(midi_name, missing))}) of the config's range {list(cfg['data']['pitches'])}; "
+        f"({', '.join(map(midi_name, missing))}) of the config's range {list(cfg.data.pitches)}; "
         f"{narrow} or {hint}"
     )
 
@@ -130,19 +130,19 @@ class NSynthNotes(NSynthDataset):
     It hooks the json read to count the whole set: the full NSynth json is ~300 000 entries, worth
     reading once, not twice. Only the selected entries are kept afterwards."""
 
-    def __init__(self, root: str | os.PathLike[str], cfg: dict[str, Any]) -> None:
-        data = cfg["data"]
+    def __init__(self, root: str | os.PathLike[str], cfg: GanConfig) -> None:
+        data = cfg.data
         self._read: dict[str, Any] = {}
         super().__init__(
             root,
-            families=data["families"] or None,
-            sources=data["sources"] or None,
-            pitch_range=(data["pitches"][0], data["pitches"][1]),
-            velocities=data["velocities"] or None,
+            families=data.families or None,
+            sources=data.sources or None,
+            pitch_range=(data.pitches[0], data.pitches[1]),
+            velocities=data.velocities or None,
         )
         entries, self._read = self._read, {}
-        low, high = data["pitches"]
-        families, sources, velocities = (set(data[k]) for k in ("families", "sources", "velocities"))
+        low, high = data.pitches
+        families, sources, velocities = (set(getattr(data, k)) for k in ("families", "sources", "velocities"))
 
         def reason(entry: dict[str, Any]) -> str | None:
             if not low <= entry["pitch"] <= high:
@@ -187,7 +187,7 @@ class _TolerantFolder(WavFolderSource):
 
 class WavFolderNotes:
     """A plain folder of audio files as training notes, mirroring NSynthDataset (`examples`, `frames`,
-    items (float32 audio, MIDI pitch, metadata)) so CroppedNotes and `latent eval` take either.
+    items (float32 audio, MIDI pitch, metadata)) so CroppedNotes and `latent gan eval` take either.
 
     Each file is one note (WavFolderSource: mono, leading silence trimmed, resampled to the config's
     rate with scipy's resample_poly, peak-normalised). Its pitch comes from FOLDER/pitches.csv
@@ -196,14 +196,14 @@ class WavFolderNotes:
     digital silence), unpitched or outside data.pitches is left out, counted in `selection`.
     """
 
-    def __init__(self, root: str | os.PathLike[str], cfg: dict[str, Any]) -> None:
-        rate, crop = cfg["audio"]["sample_rate"], note_samples(cfg)
+    def __init__(self, root: str | os.PathLike[str], cfg: GanConfig) -> None:
+        rate, crop = cfg.audio.sample_rate, note_samples(cfg)
         csv_path = Path(root) / PITCH_CSV
         self.sample_rate = rate
-        self.source = _TolerantFolder(root, sample_rate=rate, seconds=cfg["audio"]["seconds"],
+        self.source = _TolerantFolder(root, sample_rate=rate, seconds=cfg.audio.seconds,
                                       pitches_csv=csv_path if csv_path.is_file() else None)
         self.frames: int | None = self.source.frames
-        low, high = cfg["data"]["pitches"]
+        low, high = cfg.data.pitches
         self.index: list[int] = []
         examples: list[dict[str, Any]] = []
         judged: list[tuple[str, str | None]] = []
@@ -214,7 +214,7 @@ class WavFolderNotes:
             judged.append((relative.as_posix(), reason))
             if reason is None:
                 self.index.append(index)
-                # Each file counts as its own instrument (what `latent eval` spreads its notes over).
+                # Each file counts as its own instrument (what `latent gan eval` spreads its notes over).
                 examples.append({**meta, "instrument_str": meta["note_str"]})
         self._examples = tuple(examples)
         remarks = self._remarks(cfg, csv_path, judged)
@@ -238,9 +238,9 @@ class WavFolderNotes:
             return "no_pitch", {}
         return None, meta
 
-    def _remarks(self, cfg: dict[str, Any], csv_path: Path,
+    def _remarks(self, cfg: GanConfig, csv_path: Path,
                  judged: list[tuple[str, str | None]]) -> list[str]:
-        ignored = [f"data.{k}" for k in ("families", "sources", "velocities") if cfg["data"][k]]
+        ignored = [f"data.{k}" for k in ("families", "sources", "velocities") if getattr(cfg.data, k)]
         remarks = []
         if any(reason == "no_pitch" for _, reason in judged):
             remarks.append(f"give the unpitched files a pitch in {PITCH_CSV} (file,pitch) to use them")
@@ -275,7 +275,7 @@ def _holds_audio(root: Path) -> bool:
     return any(p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES for p in root.rglob("*"))
 
 
-def open_notes(data_dir: str | os.PathLike[str], cfg: dict[str, Any]) -> TrainingNotes:
+def open_notes(data_dir: str | os.PathLike[str], cfg: GanConfig) -> TrainingNotes:
     """The notes of `data_dir` the config trains on, its `selection` saying what was left out and why.
 
     examples.json present: NSynth's layout; otherwise a folder of audio files. DatasetError if it is
@@ -298,25 +298,25 @@ def open_notes(data_dir: str | os.PathLike[str], cfg: dict[str, Any]) -> Trainin
     return _open_wav_folder(data_dir, cfg)
 
 
-def _open_nsynth(data_dir: str | os.PathLike[str], cfg: dict[str, Any]) -> NSynthNotes:
+def _open_nsynth(data_dir: str | os.PathLike[str], cfg: GanConfig) -> NSynthNotes:
     dataset = NSynthNotes(data_dir, cfg)
     rate = dataset.examples[0]["sample_rate"]
-    if rate != cfg["audio"]["sample_rate"]:
+    if rate != cfg.audio.sample_rate:
         raise DatasetError(
-            f"{data_dir} holds {rate} Hz notes but the config trains at {cfg['audio']['sample_rate']} Hz; "
+            f"{data_dir} holds {rate} Hz notes but the config trains at {cfg.audio.sample_rate} Hz; "
             "set audio.sample_rate to the data's rate or render the data at the config's rate"
         )
     if dataset.frames is not None and dataset.frames < note_samples(cfg):
         raise DatasetError(
             f"{data_dir} holds notes of {dataset.frames} samples, shorter than the config's "
-            f"{cfg['audio']['seconds']} s ({note_samples(cfg)} samples); lower audio.seconds"
+            f"{cfg.audio.seconds} s ({note_samples(cfg)} samples); lower audio.seconds"
         )
     _check_pitches_covered(dataset.selection, dataset.examples, cfg,
                            "widen the families/velocities filter")
     return dataset
 
 
-def _open_wav_folder(data_dir: str | os.PathLike[str], cfg: dict[str, Any]) -> WavFolderNotes:
+def _open_wav_folder(data_dir: str | os.PathLike[str], cfg: GanConfig) -> WavFolderNotes:
     notes = WavFolderNotes(data_dir, cfg)
     if len(notes) == 0:
         raise DatasetError(
@@ -332,7 +332,7 @@ def _open_wav_folder(data_dir: str | os.PathLike[str], cfg: dict[str, Any]) -> W
 class CroppedNotes:
     """Map-style view: item i = (the note's first `samples` frames, float32; its pitch class index)."""
 
-    def __init__(self, dataset: TrainingNotes, cfg: dict[str, Any]) -> None:
+    def __init__(self, dataset: TrainingNotes, cfg: GanConfig) -> None:
         self.dataset = dataset
         self.samples = note_samples(cfg)
         self.classes = {p: i for i, p in enumerate(pitch_list(cfg))}

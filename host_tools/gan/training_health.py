@@ -29,11 +29,14 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
 from device.errors import InstrumentError
+
+if TYPE_CHECKING:
+    from host_tools.gan.config import GanConfig
 
 HEALTH_FILE = "health.jsonl"  # in the run directory, one JSON line per warning
 
@@ -106,20 +109,20 @@ def _write_stderr(line: str) -> None:
 class TrainingHealth:
     """Watches one training session; `warnings` holds what it found, `as_list()` its JSON form."""
 
-    def __init__(self, cfg: dict[str, Any], run_dir: Path | None = None,
+    def __init__(self, cfg: GanConfig, run_dir: Path | None = None,
                  emit: Callable[[str], None] | None = _write_stderr, *, record: bool = True,
                  baseline_checks: int = 10, patience: int = 8, repeat_steps: int | None = None) -> None:
         """`run_dir`: the run (health.jsonl goes there when `record`; its checkpoints are named when the
         run diverges); `emit`: how a warning line reaches the person (None: silent; both off on the
         ranks that do not write). `patience` consecutive bad observations make a warning; the same
         kind is repeated at most every `repeat_steps` steps (default: 50 logged steps)."""
-        self.lr = float(cfg["train"]["lr"])
+        self.lr = float(cfg.train.lr)
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.path = self.run_dir / HEALTH_FILE if self.run_dir is not None and record else None
         self._samples = self.run_dir / "samples" if self.run_dir is not None else "RUN/samples"
         self.emit = emit
         self.baseline_checks, self.patience = baseline_checks, patience
-        self.repeat_steps = repeat_steps if repeat_steps is not None else 50 * cfg["train"]["log_every"]
+        self.repeat_steps = repeat_steps if repeat_steps is not None else 50 * cfg.train.log_every
         self.warnings: list[HealthWarning] = []
         self._early: dict[str, list[float]] = {"wasserstein": [], "gradient_penalty": []}
         self._audio_checks = 0
@@ -138,11 +141,21 @@ class TrainingHealth:
         message = (
             f"training diverged at step {step}: {bad or 'the losses on another process'} (not finite). "
             f"The current weights are broken; {where}. Resume with a lower learning rate: add "
-            f"--resume --set train.lr={self.lr / 2:g} to the same `latent train gan` command "
+            f"--resume --set train.lr={self.lr / 2:g} to the same `latent gan train` command "
             f"(train.lr is {self.lr:g})"
         )
         self._record(HealthWarning(step, "non_finite", message), announce=False)
         raise TrainingDiverged(message)
+
+    def _rising(self, check: str, loss: str, step: int, value: float, factor: float,
+                floor: float) -> tuple[float, float] | None:
+        """(early value, limit) when `value` has stayed above max(factor x its early value, floor)
+        for `patience` logged steps; None otherwise (or while the early value is being learnt)."""
+        early = self._baseline(loss, value)
+        if early is None:
+            return None
+        limit = max(factor * early, floor)
+        return (early, limit) if self._persists(check, step, value > limit) else None
 
     def observe_losses(self, step: int, losses: Mapping[str, float]) -> list[HealthWarning]:
         """A logged step's losses (train_step's dict); returns the warnings it gave rise to."""
@@ -150,30 +163,30 @@ class TrainingHealth:
             self.diverged(step, losses)
         found: list[HealthWarning] = []
         wasserstein = abs(float(losses["wasserstein"]))
-        early = self._baseline("wasserstein", wasserstein)
-        if early is not None:
-            limit = max(RUNAWAY_FACTOR * early, RUNAWAY_FLOOR)
-            if self._persists("critic_runaway", step, wasserstein > limit):
-                found.append(self._warn(
-                    "critic_runaway", step,
-                    f"the critic is running away: |Wasserstein estimate| {wasserstein:.3g} against "
-                    f"{early:.3g} early in the session, above {limit:.3g} for the last {self.patience} "
-                    f"logged steps (since step {self._since['critic_runaway']}); the generator gets no "
-                    f"useful gradient. Listen to {self._samples}; if the notes are noise, resume from a "
-                    f"checkpoint before it with a lower learning rate (--set train.lr={self.lr / 2:g})",
-                    {"wasserstein": wasserstein, "early": early}))
         penalty = float(losses["gradient_penalty"])
-        early_gp = self._baseline("gradient_penalty", penalty)
-        if early_gp is not None:
-            limit = max(PENALTY_FACTOR * early_gp, PENALTY_FLOOR)
-            if self._persists("gradient_penalty", step, penalty > limit):
-                found.append(self._warn(
-                    "gradient_penalty", step,
-                    f"the gradient penalty is exploding: {penalty:.3g} against {early_gp:.3g} early in "
-                    f"the session, above {limit:.3g} for the last {self.patience} logged steps (since step "
-                    f"{self._since['gradient_penalty']}); the critic is no longer held to slope 1. Lower "
-                    f"train.lr (--set train.lr={self.lr / 2:g}) and resume from a checkpoint before it",
-                    {"gradient_penalty": penalty, "early": early_gp}))
+        runaway = self._rising("critic_runaway", "wasserstein", step, wasserstein, RUNAWAY_FACTOR,
+                               RUNAWAY_FLOOR)
+        if runaway is not None:
+            early, limit = runaway
+            found.append(self._warn(
+                "critic_runaway", step,
+                f"the critic is running away: |Wasserstein estimate| {wasserstein:.3g} against "
+                f"{early:.3g} early in the session, above {limit:.3g} for the last {self.patience} "
+                f"logged steps (since step {self._since['critic_runaway']}); the generator gets no "
+                f"useful gradient. Listen to {self._samples}; if the notes are noise, resume from a "
+                f"checkpoint before it with a lower learning rate (--set train.lr={self.lr / 2:g})",
+                {"wasserstein": wasserstein, "early": early}))
+        exploding = self._rising("gradient_penalty", "gradient_penalty", step, penalty, PENALTY_FACTOR,
+                                 PENALTY_FLOOR)
+        if exploding is not None:
+            early, limit = exploding
+            found.append(self._warn(
+                "gradient_penalty", step,
+                f"the gradient penalty is exploding: {penalty:.3g} against {early:.3g} early in "
+                f"the session, above {limit:.3g} for the last {self.patience} logged steps (since step "
+                f"{self._since['gradient_penalty']}); the critic is no longer held to slope 1. Lower "
+                f"train.lr (--set train.lr={self.lr / 2:g}) and resume from a checkpoint before it",
+                {"gradient_penalty": penalty, "early": early}))
         return found
 
     def observe_audio(self, step: int, generated: np.ndarray, real: np.ndarray) -> list[HealthWarning]:
@@ -203,7 +216,7 @@ class TrainingHealth:
                 f"the generated notes are {abs(gap):.1f} dB {'louder' if gap > 0 else 'quieter'} than "
                 f"the training notes ({level_gen:.1f} vs {level_real:.1f} dBFS RMS) for the last "
                 f"{self.patience} checks (since step {self._since['level']}); the generator is not "
-                "learning the data's loudness (the WAVs of auditions and `latent generate` are levelled, "
+                "learning the data's loudness (the WAVs of auditions and `latent gan generate` are levelled, "
                 "its raw output is not). If it persists, lower train.lr or check that the training "
                 "notes are not mostly silence",
                 {"level_generated_db": level_gen, "level_real_db": level_real}))

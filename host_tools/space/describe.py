@@ -18,11 +18,14 @@ two hands move two different things.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from host_tools.gan.evaluation import harmonic_to_noise_db, levels_dbfs, log_mel_db, log_mel_distance
+
+if TYPE_CHECKING:
+    from host_tools.gan.config import GanConfig
 
 # feature -> (just-noticeable step, word for an increase, word for a decrease)
 STEPS: dict[str, tuple[float, str, str]] = {
@@ -119,11 +122,11 @@ def describe_direction(low: np.ndarray, high: np.ndarray, pitches: list[int],
     }
 
 
-def describe_directions(generator: Any, cfg: dict[str, Any], directions: Any, components: list[int],
+def describe_directions(generator: Any, cfg: GanConfig, directions: Any, components: list[int],
                         pitches: list[int], reach: float) -> list[dict[str, Any]]:
     from host_tools.space.render import render_latents
 
-    rate = int(cfg["audio"]["sample_rate"])
+    rate = int(cfg.audio.sample_rate)
     described = []
     for k in components:
         coeffs = np.zeros((2, k + 1))
@@ -153,7 +156,7 @@ def suggest_axes(described: list[dict[str, Any]], count: int = 2) -> list[int]:
 
 MEANING = {
     "distance_db": "log-mel distance (dB) between the notes at -R and +R along this direction alone: how "
-                   "far it moves the sound; compare with latent eval's diversity_db_real (different "
+                   "far it moves the sound; compare with latent gan eval's diversity_db_real (different "
                    "instruments at one pitch)",
     "changes": "feature at +R minus at -R, mean over the pitches: brightness in octaves of spectral "
                "centroid, harmonic-to-noise / odd-even / level in dB, attack in s, sustain in dB/s",

@@ -28,11 +28,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from device.errors import ConfigError
+
+if TYPE_CHECKING:
+    from host_tools.gan.config import GanConfig
 
 ARRAYS = ("center_z", "directions", "z_scale", "std", "components", "feature_mean", "explained_ratio")
 
@@ -92,7 +95,7 @@ def _features(generator: Any, z: Any, pitch: Any) -> Any:
 
 
 def fit_directions(
-    generator: Any, cfg: dict[str, Any], *, samples: int = 4096, components: int = 16, batch: int = 256,
+    generator: Any, cfg: GanConfig, *, samples: int = 4096, components: int = 16, batch: int = 256,
     seed: int = 0, progress: Callable[[int], None] | None = None,
 ) -> LatentDirections:
     """Fit the directions; `progress(n)` is called after each batch of n samples (two passes)."""
@@ -100,7 +103,7 @@ def fit_directions(
 
     from host_tools.gan.config import pitch_list
 
-    latent_dim = int(cfg["model"]["latent_dim"])
+    latent_dim = int(cfg.model.latent_dim)
     n_pitches = len(pitch_list(cfg))
     probe = _features(generator, torch.zeros(1, latent_dim), torch.zeros(1, dtype=torch.long))
     n_features = int(probe.shape[1])

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile
 
+if TYPE_CHECKING:
+    from host_tools.gan.config import GanConfig
+
 
 def render_latents(
-    generator: Any, cfg: dict[str, Any], latents: np.ndarray, pitches: list[int], batch: int = 32,
+    generator: Any, cfg: GanConfig, latents: np.ndarray, pitches: list[int], batch: int = 32,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """float32 audio (n, samples) for z (n, D) at MIDI pitches (n)."""

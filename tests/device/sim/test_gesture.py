@@ -70,23 +70,30 @@ def line_of(text: str, fragment: str) -> int:
 
 BAD = [
     # (replace this, with that, message pattern, line that must be named or None)
-    ("flex0 = 0.6", "flex0 = 1.6", r"\[\[keyframe\]\] #2, key 'flex0': 1\.6 is out of range", "flex0 = 1.6"),
-    ("e10 = 1.0", "e12 = 1.0", r"#2, key 'e12': is not a channel", "e12 = 1.0"),
-    ("t = 3.0", "t = 0.5", r"#2, key 't': t = 0\.5 comes before flex0's previous keyframe", "t = 0.5"),
-    ("t = 3.0", 't = "soon"', r"key 't': must be a number", 't = "soon"'),
-    ('key = "e3"', 'key = "flex0"', r"\[\[touch\]\] #1, key 'key': 'flex0' is not an electrode",
+    ("flex0 = 0.6", "flex0 = 1.6",
+     r"keyframe\[1\]\.flex0: is 1\.6, out of range; allowed: a number from 0 up to 1",
+     "flex0 = 1.6"),
+    ("e10 = 1.0", "e12 = 1.0", r"keyframe\[1\]\.e12: is not a channel; allowed: t, e0\.\.e11", "e12 = 1.0"),
+    ("t = 3.0", "t = 0.5", r"keyframe\[1\]\.t: t = 0\.5 comes before flex0's previous keyframe", "t = 0.5"),
+    ("t = 3.0", 't = "soon"', r"keyframe\[1\]\.t: is 'soon' \(string\), not a number", 't = "soon"'),
+    ('key = "e3"', 'key = "flex0"', r"touch\[0\]\.key: is 'flex0', not an electrode; allowed: e0\.\.e11",
      'key = "flex0"'),
     ('key = "e3"', 'key = "e10"', r"e10 is already driven by keyframes", 'key = "e10"'),
-    ("ramp = 0.1", "ramp = 0.9", r"key 'ramp': needs 0 < ramp <= length", "ramp = 0.9"),
-    ("ramp = 0.1", "ramp = 0.1\nvelocity = 3", r"key 'velocity': unknown key", "velocity = 3"),
-    ("length = 0.5\n", "", r"\[\[touch\]\] #1, key 'length': is missing", "[[touch]]"),
-    ('name = "simple"', 'name = "simple"\ntempo = 120', r"key 'tempo': unknown key", "tempo = 120"),
-    ('name = "simple"', 'name = "simple"\nloop = "yes"', r"key 'loop': must be true or false",
+    ("ramp = 0.1", "ramp = 0.9", r"touch\[0\]\.ramp: needs 0 < ramp <= length", "ramp = 0.9"),
+    ("ramp = 0.1", "ramp = 0.1\nvelocity = 3",
+     r"touch\[0\]\.velocity: unknown key; allowed in touch\[0\]: key, at, length, amount, ramp",
+     "velocity = 3"),
+    ("length = 0.5\n", "", r"touch\[0\]\.length: missing", "[[touch]]"),
+    ('name = "simple"', 'name = "simple"\ntempo = 120',
+     r"tempo: unknown key; allowed in the top level: name, loop, keyframe, touch, duration",
+     "tempo = 120"),
+    ('name = "simple"', 'name = "simple"\nloop = "yes"', r"loop: is 'yes' \(string\), not true or false",
      'loop = "yes"'),
-    ('name = "simple"', 'name = "simple"\nduration = 2.0', r"key 'duration': is 2 s but the last",
+    ('name = "simple"', 'name = "simple"\nduration = 2.0', r"duration: is 2 s but the last",
      "duration"),
-    ("ramp = 0.1\n", "ramp = 0.1\n\n[[keyframe]]\nt = 5.0\n", r"#3, key 't': sets no channel", "t = 5.0"),
-    ("flex0 = 0.2", "flex0 = 0.2\nflex0 = 0.3", r"not valid TOML: .*line", None),
+    ("ramp = 0.1\n", "ramp = 0.1\n\n[[keyframe]]\nt = 5.0\n", r"keyframe\[2\]\.t: sets no channel",
+     "t = 5.0"),
+    ("flex0 = 0.2", "flex0 = 0.2\nflex0 = 0.3", r"not valid TOML \(.*line", None),
 ]
 
 
@@ -105,7 +112,7 @@ def test_mistakes_are_refused_naming_file_line_and_key(old: str, new: str, messa
 
 def test_overlapping_touches_on_one_key_are_refused() -> None:
     text = SIMPLE + '\n[[touch]]\nkey = "e3"\nat = 2.55\nlength = 0.2\n'
-    with pytest.raises(GestureError, match=r"#2, key 'at': this touch of e3 at 2\.55 s starts before"):
+    with pytest.raises(GestureError, match=r"touch\[1\]\.at: this touch of e3 at 2\.55 s starts before"):
         parse_gesture(text, "overlap.toml")
 
 

@@ -34,7 +34,7 @@ def test_the_gan_recipes_cover_their_configs_every_pitch_and_note_length(name: s
     recipe, cfg = load_recipe(name), load_config(config)
     pitches = {pitch for _, pitch, _ in recipe.notes()}
     assert set(pitch_list(cfg)) <= pitches
-    assert recipe.total_frames >= note_samples(cfg) and recipe.sample_rate == cfg["audio"]["sample_rate"]
+    assert recipe.total_frames >= note_samples(cfg) and recipe.sample_rate == cfg.audio.sample_rate
     assert len({GM_PROGRAMS[p].family for p, _, _ in recipe.notes()}) >= 6
 
 
@@ -56,23 +56,26 @@ def test_groups_share_the_top_level_velocities_unless_they_name_their_own():
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ({"groups": [{"programs": [0], "pitches": "60"}], "rate": 16000}, r"unknown key\(s\) rate"),
-        ({"groups": []}, r"at least one \[\[groups\]\]"),
-        ({"groups": [{"programs": [0]}]}, r"groups\[0\] has no pitches"),
+        ({"groups": [{"programs": [0], "pitches": "60"}], "rate": 16000},
+         r"my\.toml: rate: unknown key; allowed in the top level: soundfont"),
+        ({"groups": []}, r"groups: has 0 tables, needs at least 1; allowed: \[\[groups\]\] tables"),
+        ({"groups": [{"programs": [0]}]}, r"groups\[0\]\.pitches: missing"),
         (
             {"groups": [{"programs": [0], "pitches": "60", "pitch": 3}]},
-            r"groups\[0\]: unknown key\(s\) pitch",
+            r"groups\[0\]\.pitch: unknown key; allowed in groups\[0\]: name, programs, pitches",
         ),
         ({"groups": [{"programs": [120], "pitches": "60"}]}, r"groups\[0\]\.programs: GM program 120"),
         ({"groups": [{"programs": [0], "pitches": "60-130"}]}, "outside the MIDI range"),
         ({"groups": [{"programs": [0], "pitches": "70-60"}]}, "runs backwards"),
         ({"velocities": [0], "groups": [{"programs": [0], "pitches": "60"}]}, "velocity '0' must be"),
-        ({"sample_rate": 1000, "groups": [{"programs": [0], "pitches": "60"}]}, "sample_rate = 1000"),
+        ({"sample_rate": 1000, "groups": [{"programs": [0], "pitches": "60"}]},
+         r"sample_rate: is 1000, out of range; allowed: a whole number from 8000"),
         (
             {"seconds": 2.0, "groups": [{"programs": [0], "pitches": "60"}]},
-            r"note_seconds \(3\) must not exceed",
+            r"note_seconds: is 3, longer than seconds \(2\)",
         ),
-        ({"seconds": "4", "groups": [{"programs": [0], "pitches": "60"}]}, "seconds = '4' must be a number"),
+        ({"seconds": "4", "groups": [{"programs": [0], "pitches": "60"}]},
+         r"seconds: is '4' \(string\), not a number"),
     ],
 )
 def test_bad_recipes_name_the_key(data: dict, problem: str):
@@ -85,7 +88,7 @@ def test_recipe_files_are_found_by_name_or_path_and_must_be_toml(tmp_path: Path)
         load_recipe("nonesuch")
     broken = tmp_path / "broken.toml"
     broken.write_text("groups = [[[\n")
-    with pytest.raises(ConfigError, match=r"broken\.toml is not valid TOML"):
+    with pytest.raises(ConfigError, match=r"broken\.toml: not valid TOML"):
         load_recipe(broken)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from host_tools.gan.config import load_config
+from host_tools.gan.config import GanConfig, load_config
 
 RATE = 16000
 PITCHES = (60, 61, 62)
@@ -37,7 +37,7 @@ MICRO = {
 }
 
 
-def micro_config(**changes: Any) -> dict[str, Any]:
+def micro_config(**changes: Any) -> GanConfig:
     return load_config("tiny", {**MICRO, **{k.replace("__", "."): v for k, v in changes.items()}})
 
 
@@ -84,5 +84,5 @@ MICRO_DDSP = {
 }
 
 
-def micro_ddsp_config(**changes: Any) -> dict[str, Any]:
+def micro_ddsp_config(**changes: Any) -> GanConfig:
     return micro_config(**{**{k.replace(".", "__"): v for k, v in MICRO_DDSP.items()}, **changes})

@@ -35,12 +35,12 @@ from .micro import micro_config
 def test_shipped_configs_load_with_a_consistent_geometry(name: str) -> None:
     cfg = load_config(name)
     shape = output_shape(cfg)
-    blocks = len(cfg["model"]["channels"]) - 1
-    if cfg["audio"]["representation"] == "ddsp":  # audio out; control frames double per block
-        frames = note_samples(cfg) // cfg["audio"]["hop"] + 1
+    blocks = len(cfg.model.channels) - 1
+    if cfg.audio.representation == "ddsp":  # audio out; control frames double per block
+        frames = note_samples(cfg) // cfg.audio.hop + 1
         assert shape == (1, note_samples(cfg)) and start_size(cfg)[0] * 2**blocks >= frames
         return
-    assert shape[0] == 2 and shape[1] % 2**blocks == 0 and shape[2] == cfg["audio"]["n_fft"] // 2
+    assert shape[0] == 2 and shape[1] % 2**blocks == 0 and shape[2] == cfg.audio.n_fft // 2
 
 
 def test_full_is_gansynths_geometry() -> None:
@@ -62,9 +62,12 @@ def _tiny_text() -> str:
 @pytest.mark.parametrize(
     ("edit", "named"),
     [
-        (lambda t: t.replace("seed = 0", "seed = 0\nsede = 1"), "unknown key train.sede"),
-        (lambda t: t + "\n[extras]\nx = 1\n", "unknown section [extras]"),
-        (lambda t: t.replace("gp_weight = 10.0\n", ""), "missing key train.gp_weight"),
+        (lambda t: t.replace("seed = 0", "seed = 0\nsede = 1"),
+         "train.sede: unknown key; allowed in [train]: seed, batch_size"),
+        (lambda t: t + "\n[extras]\nx = 1\n",
+         "extras: unknown key; allowed in the top level: data, audio, model, train"),
+        (lambda t: t.replace("gp_weight = 10.0\n", ""),
+         "train.gp_weight: missing; allowed: a number of at least 0"),
         (lambda t: t.replace('representation = "spectral"', 'representation = "mel"'),
          "audio.representation"),
         (lambda t: t.replace("batch_size = 12", 'batch_size = "12"'), "train.batch_size"),
@@ -84,14 +87,14 @@ def test_a_bad_config_file_is_refused_naming_the_fault(tmp_path: Path, edit, nam
 
 
 def test_syntax_errors_and_missing_files_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match=r"mine\.toml: not valid TOML \(.*line 1"):
         load_config(_write(tmp_path, "[data\n"))
     with pytest.raises(ConfigError, match="neither a shipped config"):
         load_config("huge")
 
 
 def test_overrides_are_validated_like_the_file() -> None:
-    assert load_config("tiny", {"train.steps": 7})["train"]["steps"] == 7
+    assert load_config("tiny", {"train.steps": 7}).train.steps == 7
     with pytest.raises(ConfigError, match="names no config key"):
         load_config("tiny", {"train.stpes": 7})
     with pytest.raises(ConfigError, match=r"train\.steps"):
@@ -133,13 +136,13 @@ def test_hostile_json_configs_are_refused_quickly_by_name(tmp_path: Path, case: 
 
 def test_a_json_config_loads_like_its_toml_and_its_syntax_errors_are_named(tmp_path: Path) -> None:
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps(load_config("tiny")))
+    path.write_text(json.dumps(load_config("tiny").to_dict()))
     assert load_config(str(path)) == load_config("tiny")
     path.write_text('{"audio": ')
-    with pytest.raises(ConfigError, match=r"mine\.json: cannot read the config \(Expecting value"):
+    with pytest.raises(ConfigError, match=r"mine\.json: not valid JSON \(Expecting value"):
         load_config(str(path))
     path.write_text("[1, 2]")
-    with pytest.raises(ConfigError, match="a config is a table of sections"):
+    with pytest.raises(ConfigError, match=r"mine\.json: is \[1, 2\] \(array\), not a table of keys"):
         load_config(str(path), {"train.steps": 3})
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
 
-from host_tools.gan.config import architecture_hash, load_config, note_samples
+from host_tools.gan.config import GanConfig, architecture_hash, load_config, note_samples
 from host_tools.gan.ddsp_networks import HarmonicGenerator, SpectralCritic
 from host_tools.gan.networks import build_critic, build_generator
 from host_tools.gan.trainer import GanTrainer, _gradient_penalty
@@ -41,21 +42,20 @@ def test_the_critic_is_conditioned_on_the_pitch() -> None:
 
 def test_shipped_medium_config_is_the_harmonic_generator_over_four_octaves() -> None:
     cfg = load_config("medium")
-    assert cfg["audio"]["representation"] == "ddsp" and cfg["data"]["pitches"] == [36, 84]
-    assert cfg["audio"]["seconds"] >= 2.0
+    assert cfg.audio.representation == "ddsp" and cfg.data.pitches == (36, 84)
+    assert cfg.audio.seconds >= 2.0
 
 
 def test_older_configs_without_synth_keys_keep_their_architecture_hash() -> None:
     cfg = micro_config()
-    assert cfg["model"]["harmonics"] == 64  # filled by default
-    older = {s: dict(v) for s, v in cfg.items()}
-    older["model"]["harmonics"] = 7  # the spectral generator does not read it
+    assert cfg.model.harmonics == 64  # filled by default
+    older = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, harmonics=7))  # not read here
     assert architecture_hash(older) == architecture_hash(cfg)
     ddsp = micro_ddsp_config()
     assert architecture_hash(ddsp) != architecture_hash(micro_ddsp_config(model__harmonics=12))
 
 
-def _fixed_batch(cfg: dict) -> tuple[torch.Tensor, torch.Tensor]:
+def _fixed_batch(cfg: GanConfig) -> tuple[torch.Tensor, torch.Tensor]:
     t = torch.arange(note_samples(cfg)) / 16000
     real = torch.stack([0.3 * torch.sin(2 * torch.pi * 261.6 * k * t) for k in (1, 2, 3)]).unsqueeze(1)
     return real, torch.tensor([0, 1, 2])

@@ -139,7 +139,7 @@ class _Generator:
 
 def test_auditions_are_levelled_to_the_runs_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = micro_config()
-    samples = int(cfg["audio"]["seconds"] * cfg["audio"]["sample_rate"])
+    samples = int(cfg.audio.seconds * cfg.audio.sample_rate)
     loud = np.stack([_tone(p, seconds=samples / RATE) for p in (21.0, 28.0)])
     monkeypatch.setattr("host_tools.gan.run_dir.generate_audio", lambda *_: loud.copy())
     level = {"rms_dbfs": -18.0, "peak": 0.3, "peak_p90": 0.4, "notes": 6}

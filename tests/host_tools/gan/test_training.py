@@ -59,7 +59,7 @@ def test_a_run_writes_its_layout_and_resumes_bit_for_bit(micro_data: Path, tmp_p
     assert summary["step"] == 4 and not summary["interrupted"]
 
     layout = RunLayout(straight)
-    assert json.loads(layout.config.read_text()) == micro_config()
+    assert json.loads(layout.config.read_text()) == micro_config().to_dict()
     saved = [p.name for p in list_checkpoints(layout.checkpoints)]
     assert saved == ["step_00000002.json", "step_00000004.json"]
     rows = [json.loads(line) for line in layout.metrics.read_text().splitlines()]

@@ -20,7 +20,7 @@ def make_micro_run(root: Path, seed: int = 0) -> Path:
     cfg = micro_config()
     layout = RunLayout(root)
     root.mkdir(parents=True, exist_ok=True)
-    layout.config.write_text(json.dumps(cfg))
+    layout.config.write_text(json.dumps(cfg.to_dict()))
     torch.manual_seed(seed)
     generator = Generator(cfg)
     weights = generator.state_dict()
