@@ -6,8 +6,8 @@ out as soon as the chip has seen the finger; when nothing happens it still polls
 (`rate_hz`, default 200 Hz) for the continuous controls, the flex bends and touch pressures,
 which a hand moves far slower than that. Without `wait` it polls at `rate_hz` alone, sleeping
 between polls. It never waits less than `MIN_WAIT_S`: a timed wait shorter than a millisecond
-costs more in wake-ups than it buys, and on the development VM the old 2 kHz timed-wait loop
-took 60 % of a core doing little else. No wait is longer than `MAX_WAIT_S`, so `stop()` is heard.
+costs more in wake-ups than it buys (the old 2 kHz timed-wait loop spent a large share of a core
+doing little else: docs/MEASUREMENTS.md, latency). No wait is longer than `MAX_WAIT_S`, so `stop()` is heard.
 
 It cannot spin: every round blocks, a poll that overruns its period is followed by a whole
 period of rest (skip ahead, no burst), and a wait that reports activity at once twice in a row

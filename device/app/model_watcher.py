@@ -8,9 +8,9 @@ While the instrument plays, this thread:
 - closes engines the audio thread has retired.
 A bundle that fails to load is rolled back by the trial monitor before anything is heard.
 
-The swap work is kept off the audio thread's way: loading, verifying and warming up an engine
-cost about 5 ms of CPU here, mostly in hashing, which releases the GIL, and no single call holds
-the GIL for more than 0.8 ms. With `realtime_priority` the thread runs in a real-time class
+The swap work is kept off the audio thread's way: loading, verifying and warming up an engine is
+mostly hashing, which releases the GIL, and no single call holds the GIL for long (figures in
+docs/MEASUREMENTS.md, swap). With `realtime_priority` the thread runs in a real-time class
 below the control thread, so another process (the flash receiver itself) cannot preempt it
 while it holds the GIL (see `device.audio.realtime`).
 """

@@ -8,5 +8,5 @@ the engine is one, `tone.SineSource` another). Outputs:
   measure against (`latent bench xruns --arrangement callback`);
 - `wav_output.WavFileOutput` and `null_output.NullOutput`: blocks pushed by `offline.run_offline`;
 - `devices`: list the sound devices, pick one, or learn there is none (fall back to a WAV file).
-`stream_bench` is `latent bench audio`.
+`latent bench audio` (device.bench.audio_bench) measures this path on its own.
 """

@@ -4,10 +4,9 @@ Why: the render thread must deliver a block into PortAudio's ring before the rin
 (the render-ahead, 5.3 ms by default) runs out, and it needs the GIL for every block. If the
 kernel preempts it, or preempts whichever of the instrument's threads holds the GIL (the
 sensor poller, the model watcher), in favour of another process (a model being flashed, sshd,
-apt), the ring drains. Measured before the ring existed, with the render in PortAudio's
-callback (`latent bench swap`, 2-core test VM, JACK dummy at 48 kHz / 128 frames): 18
-underruns in 30 swaps at normal priority, none in 50 with the instrument's threads in a
-real-time class; the ring's slack now absorbs most such delays, and this class the rest.
+apt), the ring drains. Before the ring existed, a real-time class is what removed the underruns
+that swaps caused (`latent bench swap`, figures in docs/MEASUREMENTS.md); the ring's slack now
+absorbs most such delays, and this class the rest.
 Ordinary processes cannot preempt a thread in a real-time class; these threads all sleep
 between their work (the control loop on the touch chip's IRQ, see `device.app.control_thread`),
 so they take no more CPU than before, and the kernel's real-time throttling (95% by default)

@@ -1,4 +1,4 @@
-"""`latent bench engine`: CPU load and block times of the granular engine (app layer, benchmark).
+"""`latent bench engine`: CPU load and block times of the granular engine (bench layer).
 
 For each block size, grain count and mode it measures two things on a warmed-up engine in steady
 state: the load (thread CPU time spent rendering / duration of the audio rendered) over one pass,
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from device.audio.realtime import AUDIO_PRIORITY
+from device.engine.params import DEFAULT_SAMPLE_RATE, MODES
 
 NAME = "engine"
 HELP = "granular engine load and worst block time at 48 kHz for several block sizes and grain counts"
@@ -33,7 +34,6 @@ HELP = "granular engine load and worst block time at 48 kHz for several block si
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "additive-timbre.bundle"
 BLOCKS = (64, 128, 256)
 GRAINS = (8, 32, 64)
-MODES = ("mix", "scatter")
 LOAD_TARGET = 0.02
 WORST_TARGET = 0.25
 TARGET_BLOCK = 64
@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="segment-bank bundle to play (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=6.0,
                         help="seconds of audio rendered per pass and configuration (default: %(default)s)")
-    parser.add_argument("--sample-rate", type=int, default=48000, help="output rate (default: %(default)s)")
+    parser.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
+                        help="output rate in Hz (default: %(default)s)")
     parser.add_argument("--grain-ms", type=float, default=100.0, help="grain length (default: %(default)s)")
     parser.add_argument("--realtime", action="store_true",
                         help="measure under SCHED_FIFO priority, as an audio thread runs on the Pi, so other "
@@ -71,7 +72,8 @@ def bench_pitch(pitches: tuple[int, ...]) -> float:
 
 
 def measure_engine(bank: Any, *, block: int, grains: int, mode: str, seconds: float,
-                   sample_rate: int = 48000, grain_ms: float = 100.0, seed: int = 0) -> dict[str, Any]:
+                   sample_rate: int = DEFAULT_SAMPLE_RATE, grain_ms: float = 100.0,
+                   seed: int = 0) -> dict[str, Any]:
     """Load and block times of one configuration (see the module docstring)."""
     from device.engine.granular import GranularEngine
 

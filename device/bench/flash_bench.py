@@ -33,8 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size-kib", type=int, default=512, help="bundle size to send (KiB)")
     parser.add_argument("--baud", type=int, default=921600,
                         help="pace the link at this baud rate (0: unpaced, CPU-bound)")
-    parser.add_argument("--chunk", type=int, default=4096, help="DATA payload bytes per frame")
-    parser.add_argument("--window", type=int, default=16, help="frames in flight")
+    parser.add_argument("--chunk-bytes", type=int, default=4096,
+                        help="DATA payload bytes per frame (default: %(default)s)")
+    parser.add_argument("--window-frames", type=int, default=16,
+                        help="frames in flight (default: %(default)s)")
 
 
 def _make_bundle(path: Path, size: int) -> Path:
@@ -141,14 +143,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ModelStore(store).trust_key(public)
         size = bundle.stat().st_size
         raw = measure_raw(baud, size)
-        proto = measure_protocol(baud, bundle, sign_bundle(bundle, key), store, args.chunk, args.window)
+        proto = measure_protocol(baud, bundle, sign_bundle(bundle, key), store, args.chunk_bytes,
+                                 args.window_frames)
     share = proto["bytes_per_s"] / raw
     result: dict[str, Any] = {
-        "bench": NAME,
         "link": "pty pair + relay" + (f" paced at {args.baud} baud (8N1)" if baud else " (unpaced)"),
         "bundle_bytes": size,
-        "chunk": args.chunk,
-        "window_frames": args.window,
+        "chunk_bytes": args.chunk_bytes,
+        "window_frames": args.window_frames,
         "raw_bytes_per_s": round(raw),
         "protocol_bytes_per_s": round(proto["bytes_per_s"]),
         "share_of_raw": round(share, 3),

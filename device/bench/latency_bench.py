@@ -1,5 +1,5 @@
 """`latent bench latency`: sensor-to-sound latency of the whole instrument, and what the control
-loop costs, measured live on simulated chips that take a real bus's time (app layer, benchmark).
+loop costs, measured live on simulated chips that take a real bus's time (bench layer).
 
 The real pieces run in real time: the control thread sleeps on the fake MPR121's IRQ and polls
 its periodic rate otherwise, reading the fake chips through the real drivers over a fake bus
@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from device.audio.pyaudio_output import DEFAULT_RENDER_AHEAD_FRAMES
+from device.engine.params import DEFAULT_SAMPLE_RATE
 
 NAME = "latency"
 HELP = "sensor-to-sound latency through the timed fake chips, and the control loop's CPU cost"
@@ -53,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--control-rate", type=float, default=None,
                         help="periodic polls per second (default: the control thread's own)")
     parser.add_argument("--block-frames", type=int, default=64, help="render block (default: %(default)s)")
-    parser.add_argument("--sample-rate", type=int, default=48000, help="output rate (default: %(default)s)")
+    parser.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
+                        help="output rate in Hz (default: %(default)s)")
     parser.add_argument("--render-ahead-frames", type=int, default=RENDER_AHEAD_FRAMES,
                         help="frames rendered ahead of the playhead (default: %(default)s)")
     parser.add_argument("--device-period-frames", type=int, default=DEVICE_PERIOD_FRAMES,
@@ -123,7 +125,7 @@ class _TimedPoll:
 
 
 def measure_latency(bundle: Path | None = None, *, touches: int = 60, block_frames: int = 64,
-                    sample_rate: int = 48000, control_rate: float | None = None,
+                    sample_rate: int = DEFAULT_SAMPLE_RATE, control_rate: float | None = None,
                     render_ahead_frames: int = RENDER_AHEAD_FRAMES,
                     device_period_frames: int = DEVICE_PERIOD_FRAMES, idle_s: float = 2.0,
                     seed: int = 0) -> dict[str, Any]:

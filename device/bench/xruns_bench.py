@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from device.audio.pyaudio_output import DEFAULT_RENDER_AHEAD_FRAMES
+from device.bench.stream_figures import stream_figures
+from device.engine.params import DEFAULT_SAMPLE_RATE
 from device.errors import ConfigError, InstrumentError
 
 NAME = "xruns"
@@ -50,11 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arrangement", choices=("ring", "callback"), default="ring",
                         help="ring: render thread feeding PortAudio's ring (the instrument's); "
                              "callback: Python in PortAudio's callback (the old arrangement)")
-    parser.add_argument("--rate", type=int, default=48000, help="sample rate in Hz")
-    parser.add_argument("--period", type=int, default=64, help="the JACK dummy server's period in frames")
-    parser.add_argument("--frames", type=int, default=64, help="frames per rendered block")
-    parser.add_argument("--render-ahead", type=int, default=256, dest="render_ahead",
-                        help="ring arrangement: frames kept queued ahead of the device")
+    parser.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
+                        help="output rate in Hz (default: %(default)s)")
+    parser.add_argument("--period-frames", type=int, default=64,
+                        help="the JACK dummy server's period in frames (default: %(default)s)")
+    parser.add_argument("--block-frames", type=int, default=64,
+                        help="frames per rendered block (default: %(default)s)")
+    parser.add_argument("--render-ahead-frames", type=int, default=DEFAULT_RENDER_AHEAD_FRAMES,
+                        help="ring arrangement: frames kept queued ahead of the device "
+                             "(default: %(default)s)")
     parser.add_argument("--realtime", action="store_true",
                         help="the instrument's threads in a real-time class, as the service runs them")
     parser.add_argument("--latency-touches", type=int, default=40,
@@ -73,8 +80,8 @@ def check_settings(args: argparse.Namespace) -> None:
         raise ConfigError("--swap-every must be 0 (no swaps) or between 1 and 3600 s")
     if not 0 <= args.latency_touches <= 1000:
         raise ConfigError("--latency-touches must be between 0 and 1000")
-    if args.period not in (16, 32, 64, 128, 256, 512, 1024):
-        raise ConfigError("--period must be a power of two from 16 to 1024 frames")
+    if args.period_frames not in (16, 32, 64, 128, 256, 512, 1024):
+        raise ConfigError("--period-frames must be a power of two from 16 to 1024 frames")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -83,14 +90,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.device is not None:
         return _measure(args, None, args.device)
-    with JackServer(args.rate, args.period) as server:
+    with JackServer(args.sample_rate, args.period_frames) as server:
         server.start_reference()
         return _measure(args, server, "system")
 
 
 def _measure(args: argparse.Namespace, server: Any, device: str) -> dict[str, Any]:
     from device.app.play import PlaySettings, live_control, open_live_rig
-    from device.app.swap_bench import DEFAULT_BUNDLES, CommandRunner
+    from device.bench.swap_bench import DEFAULT_BUNDLES, CommandRunner
     from device.files import file_sha256
     from device.store.store import InstallOptions, ModelStore
 
@@ -101,9 +108,10 @@ def _measure(args: argparse.Namespace, server: Any, device: str) -> dict[str, An
     try:
         with tempfile.TemporaryDirectory(prefix="latent-xruns-") as store_dir:
             ModelStore(store_dir).install_file(bundles[0], options=InstallOptions(allow_unsigned=True))
-            settings = PlaySettings(store=Path(store_dir), block_frames=args.frames, sample_rate=args.rate,
+            settings = PlaySettings(store=Path(store_dir), block_frames=args.block_frames,
+                                    sample_rate=args.sample_rate,
                                     device=device, realtime=args.realtime,
-                                    render_ahead_frames=args.render_ahead)
+                                    render_ahead_frames=args.render_ahead_frames)
             messages: list[str] = []
             rig, watcher = open_live_rig(settings, messages.append)
             output = _output(args, settings)
@@ -137,11 +145,12 @@ def _measure(args: argparse.Namespace, server: Any, device: str) -> dict[str, An
     if args.latency_touches:
         from device.bench.latency_bench import measure_latency
 
-        measured = measure_latency(touches=args.latency_touches, block_frames=args.frames,
-                                   sample_rate=args.rate,
+        measured = measure_latency(touches=args.latency_touches, block_frames=args.block_frames,
+                                   sample_rate=args.sample_rate,
                                    # The callback output renders straight into the device's buffer.
-                                   render_ahead_frames=max(after.render_ahead_frames, args.frames),
-                                   device_period_frames=args.period if args.device is None else args.frames,
+                                   render_ahead_frames=max(after.render_ahead_frames, args.block_frames),
+                                   device_period_frames=(args.period_frames if args.device is None
+                                                         else args.block_frames),
                                    idle_s=0.5)
         result["sensor_to_sound_ms"] = measured["sensor_to_sound_ms"]
         result["sensor_to_sound_missed_touches"] = measured["missed_touches"]
@@ -164,7 +173,7 @@ def _output(args: argparse.Namespace, settings: Any) -> Any:
 def _play_and_swap(args: argparse.Namespace, runner: Any, rig: Any, watcher: Any, digests: list[str],
                    store_dir: Path) -> list[dict[str, Any]]:
     """Play for args.seconds, flashing or re-activating the next bundle every args.swap_every s."""
-    from device.app.swap_bench import DEFAULT_BUNDLES, bring_up
+    from device.bench.swap_bench import DEFAULT_BUNDLES, bring_up
 
     swaps: list[dict[str, Any]] = []
     installed = {digests[0]}
@@ -204,13 +213,9 @@ def _summary(args: argparse.Namespace, output: Any, control: Any, watcher: Any, 
     result: dict[str, Any] = {
         "arrangement": args.arrangement,
         "device": output.device.describe() if output.device else None,
-        "seconds": round(seconds, 1),
-        "sample_rate": args.rate,
-        "jack_period": args.period if args.device is None else None,
-        "block_frames": args.frames,
-        "render_ahead_frames": after.render_ahead_frames,
-        "ring_frames": after.ring_frames,
-        "output_latency_ms": round(after.output_latency_s * 1e3, 2),
+        "sample_rate": args.sample_rate,
+        "jack_period_frames": args.period_frames if args.device is None else None,
+        "block_frames": args.block_frames,
         "busy_processes": args.load,
         "realtime": bool(args.realtime and problem is None),
         "realtime_problem": problem,
@@ -222,15 +227,7 @@ def _summary(args: argparse.Namespace, output: Any, control: Any, watcher: Any, 
         "machine": None if xruns is None else {
             "driver_late_wakeups": xruns.driver, "per_minute": _per_minute(xruns.driver, seconds)},
         "ours_within_reference": None if reference is None else ours <= reference,
-        "blocks": after.blocks - before.blocks,
-        "blocks_due": round(after.blocks_due - before.blocks_due, 1),
-        "errors": after.errors - before.errors,
-        "render_max_ms": round(after.max_render_s * 1e3, 3),
-        "interval_p99_ms": round(after.interval_p99_s * 1e3, 3),
-        "interval_p999_ms": round(after.interval_p999_s * 1e3, 3),
-        "interval_max_ms": round(after.max_interval_s * 1e3, 3),
-        "render_cpu_percent": round(100.0 * (after.render_cpu_s - before.render_cpu_s) / seconds, 2)
-        if seconds > 0 else 0.0,
+        **stream_figures(before, after),
         "process_cpu_percent": round(100.0 * process_cpu / seconds, 2) if seconds > 0 else 0.0,
         "control_polls_per_s": round(control.polls / max(seconds + args.warmup, 1e-9), 1),
         "control_errors": control.errors,

@@ -15,6 +15,7 @@ from device.engine.windows import WINDOW_NAMES
 from device.errors import EngineError
 
 MODES = ("mix", "scatter")
+DEFAULT_SAMPLE_RATE = 48000  # Hz: the rate the instrument plays at, and banks are checked at
 
 # (low, high) inclusive bounds of the numeric fields, with the unit shown in messages.
 NUMERIC_RANGES: dict[str, tuple[float, float, str]] = {

@@ -22,7 +22,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-MAX_AXES = 4
+from device.bundle.format import MAX_GRID_AXES
+
+MAX_AXES = MAX_GRID_AXES  # one ctrl/geometry slot per latent axis a bundle may declare
 MAX_CORNERS = 1 << MAX_AXES
 ONSET_RING = 64
 SCRATCH_FRAMES = 4096

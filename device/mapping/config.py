@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from device.bundle.format import MAX_GRID_AXES
+from device.engine.params import MODES as ENGINE_MODES
+from device.engine.params import NUMERIC_RANGES
+from device.engine.windows import WINDOW_NAMES
 from device.mapping.control_state import ParamValue
 
 # The channels of the instrument as built (hardware/): 12 MPR121 electrodes and 2 flex sensors
@@ -25,18 +29,17 @@ CHANNEL_KINDS = ("electrode", "flex")
 # Engine parameters a map may set (the engine's GrainParams fields) and what each accepts: never
 # wider than the engine's own bounds, so a map that loads is a map the engine plays. Gain stops
 # at 1 (the engine allows boost) so an edited map cannot make the installation clip.
+# The bounds, modes and windows are the engine's own (device.engine), never copied here.
+MAP_GAIN_MAX = 1.0
 CONTINUOUS_PARAMS: Mapping[str, tuple[float, float]] = {
-    "grain_ms": (5.0, 2000.0),
-    "overlap": (0.05, 256.0),
-    "position": (0.0, 1.0),
-    "jitter": (0.0, 1.0),
-    "gain": (0.0, 1.0),
+    name: (low, min(high, MAP_GAIN_MAX) if name == "gain" else high)
+    for name, (low, high, _unit) in NUMERIC_RANGES.items()
 }
-MODES = ("mix", "scatter")
-WINDOWS = ("hann", "tukey", "triangle")
+MODES = ENGINE_MODES
+WINDOWS = WINDOW_NAMES
 PARAM_NAMES = (*CONTINUOUS_PARAMS, "freeze", "mode", "window")
 SWITCH_ACTIONS = ("hold", "toggle")
-MAX_AXES = 4  # a segment bank has 1..4 latent axes
+MAX_AXES = MAX_GRID_AXES  # a segment bank has 1..MAX_GRID_AXES latent axes (bundle format)
 
 
 @dataclass(frozen=True)

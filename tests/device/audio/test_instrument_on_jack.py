@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from device.app import swap_bench
 from device.app.play import PlaySettings, live_output_and_control, open_live_rig, realtime_problem
+from device.bench import swap_bench
 from device.bench.jack_server import DUMMY_DEVICE, REFERENCE_CLIENT, JackServer
 
 from .stream_windows import (
@@ -60,8 +60,8 @@ def test_instrument_streams_ten_seconds_within_the_c_reference(jack_server: Jack
 
 
 def test_flashes_and_swaps_from_other_processes_drop_no_block(jack_server: JackServer) -> None:
-    args = swap_bench.settings_from(["--device", DUMMY_DEVICE, "--frames", str(FRAMES), "--swaps", "4",
-                                     "--every", "1.5", "--realtime"])
+    args = swap_bench.settings_from(["--device", DUMMY_DEVICE, "--block-frames", str(FRAMES),
+                                     "--swaps", "4", "--every", "1.5", "--realtime"])
     attempts: list[str] = []
     for _ in range(MAX_ATTEMPTS):
         mark = jack_server.log_mark()

@@ -13,8 +13,8 @@ import pytest
 
 from device.audio import pyaudio_output
 from device.audio.pyaudio_output import PyAudioOutput
-from device.audio.stream_bench import SensorLikeLoad
 from device.audio.tone import SineSource
+from device.bench.audio_bench import SensorLikeLoad
 from device.bench.jack_server import DUMMY_DEVICE, JackServer
 from device.errors import ConfigError
 

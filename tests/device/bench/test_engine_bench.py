@@ -17,22 +17,10 @@ from device.bench.engine_bench import (
     bench_point,
     measure_engine,
 )
-from device.bundle.grid import Axis
 from device.bundle.reader import SegmentBank, load_segment_bank
-from device.bundle.writer import write_segment_bank
 from device.cli import main
 from device.engine.kernel import corner_weights
 from device.engine.state import MAX_CORNERS, grid_strides
-
-
-@pytest.fixture
-def bank_path(tmp_path: Path) -> Path:
-    """A small stand-in for the shipped bank: 2 axes, 3 pitches, noise segments."""
-    rng = np.random.default_rng(0)
-    segments = rng.uniform(-0.5, 0.5, (3, 4, 3, 4000)).astype(np.float32)
-    return write_segment_bank(tmp_path / "small.bundle", name="small", sample_rate=22050,
-                              axes=[Axis("a", 0.0, 1.0, 3), Axis("b", 0.0, 1.0, 4)],
-                              pitches=[48, 60, 72], segments=segments)
 
 
 @pytest.fixture
@@ -95,7 +83,7 @@ def test_realtime_scheduling_is_reported_and_given_back(bank_path: Path,
 
     before = os.sched_getscheduler(0)
     assert main(["bench", "engine", "--bundle", str(bank_path), "--seconds", "0.02", "--realtime",
-                 "--touches", "0"]) == 0
+                 "--touches", "0", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     scheduling = report["scheduling"]
     assert scheduling == f"SCHED_FIFO {REALTIME_PRIORITY}" or scheduling.startswith("normal (SCHED_FIFO")

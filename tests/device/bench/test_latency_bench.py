@@ -6,22 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from device.bench.latency_bench import DEVICE_PERIOD_FRAMES, LATENCY_TARGET_MS, RENDER_AHEAD_FRAMES
-from device.bundle.grid import Axis
-from device.bundle.writer import write_segment_bank
 from device.cli import main
-
-
-@pytest.fixture
-def bank_path(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    segments = rng.uniform(-0.5, 0.5, (2, 2, 3, 4000)).astype(np.float32)
-    return write_segment_bank(tmp_path / "small.bundle", name="small", sample_rate=48000,
-                              axes=[Axis("a", 0.0, 1.0, 2), Axis("b", 0.0, 1.0, 2)],
-                              pitches=[48, 60, 72], segments=segments)
 
 
 def test_the_latency_benchmark_prints_its_json(bank_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

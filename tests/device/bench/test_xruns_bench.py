@@ -23,7 +23,7 @@ def bench_args(*argv: str) -> argparse.Namespace:
     (["--seconds", "0"], "--seconds"),
     (["--load", "-1"], "--load"),
     (["--swap-every", "0.5"], "--swap-every"),
-    (["--period", "100"], "--period"),
+    (["--period-frames", "100"], "--period-frames"),
     (["--latency-touches", "5000"], "--latency-touches"),
 ])
 def test_bad_settings_are_refused(argv: list[str], message: str) -> None:
@@ -41,7 +41,8 @@ def test_a_short_run_reports_ours_beside_the_reference() -> None:
                            "--json"], capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["arrangement"] == "ring" and result["jack_period"] == 64 and result["busy_processes"] == 1
+    assert result["arrangement"] == "ring" and result["jack_period_frames"] == 64
+    assert result["busy_processes"] == 1
     assert result["seconds"] == pytest.approx(4.0, abs=0.5)
     assert result["swaps"] == 1 and result["model_swaps"] == 1 and result["watcher_errors"] == 0
     assert result["reference"]["client"] == "jack_metro"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
 from gpiozero.pins.mock import MockFactory
 
 from device.bus.irq_line import FakeIrqLine, GpioIrqLine
@@ -13,13 +11,6 @@ from device.bus.pinmap import REPO_PINS, load_pin_map
 from device.sensors.build import open_irq_line
 
 IRQ_GPIO = 4
-
-
-@pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    factory = MockFactory()
-    yield factory
-    factory.reset()
 
 
 def test_the_fake_line_counts_assertions_not_repeats() -> None:
@@ -34,9 +25,9 @@ def test_the_fake_line_counts_assertions_not_repeats() -> None:
     assert line.edges == 2
 
 
-def test_the_gpio_line_is_pulled_up_and_active_low(factory: MockFactory) -> None:
-    line = GpioIrqLine(IRQ_GPIO, pin_factory=factory)
-    pin = factory.pin(IRQ_GPIO)
+def test_the_gpio_line_is_pulled_up_and_active_low(pin_factory: MockFactory) -> None:
+    line = GpioIrqLine(IRQ_GPIO, pin_factory=pin_factory)
+    pin = pin_factory.pin(IRQ_GPIO)
     try:
         assert pin.state  # the pull-up holds it high: no interrupt, also with nothing connected
         assert not line.asserted and not line.wait(0.01) and line.edges == 0
@@ -48,9 +39,9 @@ def test_the_gpio_line_is_pulled_up_and_active_low(factory: MockFactory) -> None
         line.close()
 
 
-def test_a_waiter_on_the_gpio_line_wakes_on_the_falling_edge(factory: MockFactory) -> None:
-    line = GpioIrqLine(IRQ_GPIO, pin_factory=factory)
-    timer = threading.Timer(0.05, factory.pin(IRQ_GPIO).drive_low)
+def test_a_waiter_on_the_gpio_line_wakes_on_the_falling_edge(pin_factory: MockFactory) -> None:
+    line = GpioIrqLine(IRQ_GPIO, pin_factory=pin_factory)
+    timer = threading.Timer(0.05, pin_factory.pin(IRQ_GPIO).drive_low)
     timer.start()
     try:
         assert line.wait(5.0)
@@ -59,15 +50,15 @@ def test_a_waiter_on_the_gpio_line_wakes_on_the_falling_edge(factory: MockFactor
         line.close()
 
 
-def test_an_irq_gpio_that_cannot_be_opened_is_reported_not_raised(factory: MockFactory) -> None:
+def test_an_irq_gpio_that_cannot_be_opened_is_reported_not_raised(pin_factory: MockFactory) -> None:
     pins = load_pin_map(REPO_PINS)
-    busy = GpioIrqLine(pins.mpr121.irq, pin_factory=factory)  # someone else holds the pin
+    busy = GpioIrqLine(pins.mpr121.irq, pin_factory=pin_factory)  # someone else holds the pin
     try:
-        line, problem = open_irq_line(pins, pin_factory=factory)
+        line, problem = open_irq_line(pins, pin_factory=pin_factory)
     finally:
         busy.close()
     assert line is None
     assert problem is not None and f"GPIO{pins.mpr121.irq}" in problem and "[mpr121].irq" in problem
-    line, problem = open_irq_line(pins, pin_factory=factory)
+    line, problem = open_irq_line(pins, pin_factory=pin_factory)
     assert line is not None and problem is None
     line.close()

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from device.bus.pinmap import REPO_PINS, PinMap, load_pin_map
 from device.controls.panel import ControlPanel
@@ -21,49 +21,42 @@ def pins() -> PinMap:
 
 
 @pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    factory = MockFactory(pin_class=MockPWMPin)
-    yield factory
-    factory.reset()
-
-
-@pytest.fixture
-def panel(pins: PinMap, factory: MockFactory) -> Iterator[ControlPanel]:
-    panel = ControlPanel(pins, pin_factory=factory)
+def panel(pins: PinMap, pin_factory: MockFactory) -> Iterator[ControlPanel]:
+    panel = ControlPanel(pins, pin_factory=pin_factory)
     yield panel
     panel.close()
 
 
-def press(factory: MockFactory, gpio: int) -> None:
-    pin = factory.pin(gpio)
+def press(pin_factory: MockFactory, gpio: int) -> None:
+    pin = pin_factory.pin(gpio)
     pin.drive_low()  # the switch pulls the input to ground
     pin.drive_high()
 
 
-def test_buttons_call_the_apps_callbacks(panel: ControlPanel, pins: PinMap, factory: MockFactory) -> None:
+def test_buttons_call_the_apps_callbacks(panel: ControlPanel, pins: PinMap, pin_factory: MockFactory) -> None:
     calls: list[object] = []
     panel.on_cycle_preset = lambda: calls.append("preset")
     panel.on_recalibrate = lambda: calls.append("recalibrate")
     panel.on_freeze_toggle = calls.append
-    press(factory, pins.buttons.preset)
-    press(factory, pins.buttons.freeze)
-    press(factory, pins.buttons.recalibrate)
-    press(factory, pins.buttons.freeze)
-    press(factory, pins.buttons.preset)
+    press(pin_factory, pins.buttons.preset)
+    press(pin_factory, pins.buttons.freeze)
+    press(pin_factory, pins.buttons.recalibrate)
+    press(pin_factory, pins.buttons.freeze)
+    press(pin_factory, pins.buttons.preset)
     assert calls == ["preset", True, "recalibrate", False, "preset"]
     assert panel.presses == {"preset": 2, "freeze": 2, "recalibrate": 1}
     assert not panel.frozen
 
 
 def test_presses_without_callbacks_are_still_counted(panel: ControlPanel, pins: PinMap,
-                                                     factory: MockFactory) -> None:
-    press(factory, pins.buttons.freeze)
+                                                     pin_factory: MockFactory) -> None:
+    press(pin_factory, pins.buttons.freeze)
     assert panel.presses["freeze"] == 1 and panel.frozen
 
 
 def test_the_status_led_breathes_while_all_is_well(panel: ControlPanel, pins: PinMap,
-                                                   factory: MockFactory) -> None:
-    led = factory.pin(pins.leds.status)
+                                                   pin_factory: MockFactory) -> None:
+    led = pin_factory.pin(pins.leds.status)
     levels = []
     for step in range(41):
         panel.update(step * 0.05, fault=False, touching=False)
@@ -74,8 +67,8 @@ def test_the_status_led_breathes_while_all_is_well(panel: ControlPanel, pins: Pi
 
 
 def test_the_status_led_blinks_hard_on_a_fault(panel: ControlPanel, pins: PinMap,
-                                                factory: MockFactory) -> None:
-    led = factory.pin(pins.leds.status)
+                                                pin_factory: MockFactory) -> None:
+    led = pin_factory.pin(pins.leds.status)
     levels = []
     for step in range(40):
         panel.update(step * 0.025, fault=True, touching=False)
@@ -86,8 +79,8 @@ def test_the_status_led_blinks_hard_on_a_fault(panel: ControlPanel, pins: PinMap
     assert flips >= 2 * panel.blink_hz - 1  # about two flips per flash over one second
 
 
-def test_the_touch_led_follows_touching(panel: ControlPanel, pins: PinMap, factory: MockFactory) -> None:
-    led = factory.pin(pins.leds.touch)
+def test_the_touch_led_follows_touching(panel: ControlPanel, pins: PinMap, pin_factory: MockFactory) -> None:
+    led = pin_factory.pin(pins.leds.touch)
     states = []
     for touching in (False, True, True, False, True):
         panel.update(0.0, fault=False, touching=touching)
@@ -95,8 +88,8 @@ def test_the_touch_led_follows_touching(panel: ControlPanel, pins: PinMap, facto
     assert states == [False, True, True, False, True]
 
 
-def test_closing_frees_the_pins(pins: PinMap, factory: MockFactory) -> None:
-    first = ControlPanel(pins, pin_factory=factory)
+def test_closing_frees_the_pins(pins: PinMap, pin_factory: MockFactory) -> None:
+    first = ControlPanel(pins, pin_factory=pin_factory)
     first.close()
-    second = ControlPanel(pins, pin_factory=factory)  # would fail if the GPIOs were still claimed
+    second = ControlPanel(pins, pin_factory=pin_factory)  # would fail if the GPIOs were still claimed
     second.close()

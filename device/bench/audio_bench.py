@@ -1,4 +1,4 @@
-"""`latent bench audio`: how steadily the bare audio path runs next to a Python sensor loop (audio layer).
+"""`latent bench audio`: how steadily the bare audio path runs next to a Python sensor loop (bench layer).
 
 Streams a test tone to a sound device (the Pi's HAT, or a JACK server) through the ring-fed
 output the instrument uses (or, with `--arrangement callback`, the old callback output) while a
@@ -19,6 +19,8 @@ from device.audio.callback_output import CallbackOutput
 from device.audio.portaudio_stream import SAMPLE_FORMATS
 from device.audio.pyaudio_output import DEFAULT_RENDER_AHEAD_FRAMES, PyAudioOutput
 from device.audio.tone import SineSource
+from device.bench.stream_figures import stream_figures
+from device.engine.params import DEFAULT_SAMPLE_RATE
 from device.errors import ConfigError
 
 NAME = "audio"
@@ -67,12 +69,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="output device index or part of its name")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time after warm-up")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds ignored at the start")
-    parser.add_argument("--rate", type=int, default=48000, help="sample rate in Hz")
-    parser.add_argument("--frames", type=int, default=64, help="frames per block")
+    parser.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
+                        help="output rate in Hz (default: %(default)s)")
+    parser.add_argument("--block-frames", type=int, default=64,
+                        help="frames per block (default: %(default)s)")
     parser.add_argument("--arrangement", choices=("ring", "callback"), default="ring",
                         help="ring: render thread feeding PortAudio's ring; callback: Python in its callback")
-    parser.add_argument("--render-ahead", type=int, default=DEFAULT_RENDER_AHEAD_FRAMES, dest="render_ahead",
-                        help="ring: frames kept queued ahead of the device")
+    parser.add_argument("--render-ahead-frames", type=int, default=DEFAULT_RENDER_AHEAD_FRAMES,
+                        help="ring: frames kept queued ahead of the device (default: %(default)s)")
     parser.add_argument("--channels", type=int, default=1, help="output channels (the tone is copied)")
     parser.add_argument("--format", choices=SAMPLE_FORMATS, default="auto", help="sample format")
     parser.add_argument("--switch-interval", type=float, default=0.0002,
@@ -85,17 +89,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if not 0.0 < args.seconds <= 3600.0 or not 0.0 <= args.warmup <= 60.0:
         raise ConfigError("--seconds must be above 0 and at most 3600, --warmup between 0 and 60")
-    common = {"sample_rate": args.rate, "frames_per_buffer": args.frames, "device": args.device,
+    common = {"sample_rate": args.sample_rate, "frames_per_buffer": args.block_frames, "device": args.device,
               "channels": args.channels, "sample_format": args.format,
               "switch_interval_s": args.switch_interval}
     output: PyAudioOutput | CallbackOutput = (
         CallbackOutput(**common) if args.arrangement == "callback"
-        else PyAudioOutput(render_ahead_frames=args.render_ahead, **common))
+        else PyAudioOutput(render_ahead_frames=args.render_ahead_frames, **common))
     load = None if args.no_load else SensorLikeLoad(work_s=args.load_work_ms / 1e3)
     if load is not None:
         load.__enter__()
     try:
-        with output.start(SineSource(440.0, sample_rate=args.rate, amplitude=0.2)):
+        with output.start(SineSource(440.0, sample_rate=args.sample_rate, amplitude=0.2)):
             time.sleep(args.warmup)
             warm = output.stats
             output.reset_peaks()
@@ -104,31 +108,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if load is not None:
             load.__exit__()
-    measured = done.elapsed_s - warm.elapsed_s
-    period_ms = 1e3 * args.frames / args.rate
+    period_ms = 1e3 * args.block_frames / args.sample_rate
     assert output.device is not None
     return {
         "arrangement": args.arrangement,
         "device": output.device.describe(),
         "sample_format": output.sample_format,
-        "sample_rate": args.rate,
-        "frames_per_buffer": args.frames,
-        "render_ahead_frames": done.render_ahead_frames,
-        "ring_frames": done.ring_frames,
+        "sample_rate": args.sample_rate,
+        "block_frames": args.block_frames,
+        "period_ms": round(period_ms, 4),
         "switch_interval_s": args.switch_interval,
         "sensor_load_polls": load.polls if load is not None else 0,
         "sensor_load_work_ms": args.load_work_ms,
-        "seconds": round(measured, 3),
-        "blocks": done.blocks - warm.blocks,
-        "blocks_due": round(done.blocks_due - warm.blocks_due, 1),
         "underruns": done.underruns - warm.underruns,
-        "errors": done.errors - warm.errors,
-        "period_ms": round(period_ms, 4),
-        "interval_p99_ms": round(done.interval_p99_s * 1e3, 4),
-        "interval_p999_ms": round(done.interval_p999_s * 1e3, 4),
-        "interval_max_ms": round(done.max_interval_s * 1e3, 4),
-        "render_max_ms": round(done.max_render_s * 1e3, 4),
-        "render_cpu_percent": round(100.0 * (done.render_cpu_s - warm.render_cpu_s) / measured, 2)
-        if measured > 0 else 0.0,
-        "output_latency_ms": round(done.output_latency_s * 1e3, 3),
+        **stream_figures(warm, done),
     }

@@ -1,8 +1,8 @@
-"""`latent bench mapping`: cost of one `Mapper.update` with a mapping file (mapping layer, benchmark).
+"""`latent bench mapping`: cost of one `Mapper.update` with a mapping file (bench layer).
 
-The mapper runs once per sensor poll (500-1000 Hz) in the sensor thread, so its cost per frame
-is reported in microseconds, for a player at rest, a player moving (keys changing, both flex
-sensors sweeping, one control touched) and a frame with a sensor chip gone stale.
+The mapper runs once per sensor poll in the control thread, so its cost per poll bounds how fast
+that loop may poll. Reported per scenario: a player at rest, a player moving (keys changing, both
+flex sensors sweeping, one control touched) and a frame with a sensor chip gone stale.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import time
 from typing import Any
 
 NAME = "mapping"
-HELP = "microseconds per Mapper.update (default map unless --map)"
+HELP = "cost of one Mapper.update per sensor poll (default map unless --map)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--map", default=None, help="mapping file (default: the shipped default map)")
-    parser.add_argument("--frames", type=int, default=20000, help="frames per scenario (default 20000)")
-    parser.add_argument("--rate", type=float, default=1000.0, help="simulated poll rate in Hz (default 1000)")
+    parser.add_argument("--polls", type=int, default=20000,
+                        help="sensor polls per scenario (default: %(default)s)")
+    parser.add_argument("--poll-rate", type=float, default=1000.0,
+                        help="simulated polls per second (default: %(default)s)")
 
 
 def _frames(scenario: str, count: int, rate: float, channels: list[str], seed: int) -> list[Any]:
@@ -56,18 +58,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "map": config.source,
         "channels_mapped": len(config.channels_used),
-        "frames_per_scenario": args.frames,
-        "poll_rate_hz": args.rate,
+        "polls_per_scenario": args.polls,
+        "poll_rate_hz": args.poll_rate,
         "scenarios": {},
     }
     for seed, scenario in enumerate(("rest", "moving", "stale")):
         mapper = Mapper(config)
-        warm = _frames("rest", int(config.learn_s * args.rate) + 10, args.rate, channels, seed)
+        warm = _frames("rest", int(config.learn_s * args.poll_rate) + 10, args.poll_rate, channels, seed)
         for frame in warm:
             mapper.update(frame)
-        offset = warm[-1].timestamp + 1.0 / args.rate
+        offset = warm[-1].timestamp + 1.0 / args.poll_rate
         frames = [type(f)(f.timestamp + offset, f.values, f.stale)
-                  for f in _frames(scenario, args.frames, args.rate, channels, seed + 100)]
+                  for f in _frames(scenario, args.polls, args.poll_rate, channels, seed + 100)]
         costs = []
         clock = time.perf_counter_ns
         update = mapper.update
@@ -83,6 +85,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "p50_us": round(costs[n // 2] / 1000.0, 2),
             "p99_us": round(costs[min(n - 1, int(n * 0.99))] / 1000.0, 2),
             "max_us": round(costs[-1] / 1000.0, 2),
-            "load_at_poll_rate": round(mean_us * 1e-6 * args.rate, 4),
+            "load_at_poll_rate": round(mean_us * 1e-6 * args.poll_rate, 4),
         }
     return result

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from device.app import swap_bench
+from device.bench import swap_bench
 from device.cli import main
 from device.errors import ConfigError, InstrumentError
 from device.files import file_sha256

@@ -1,4 +1,4 @@
-"""`latent bench sensors`: what one sensor poll costs, real drivers over the fake bus (sim layer).
+"""`latent bench sensors`: what one sensor poll costs, real drivers over the fake bus (bench layer).
 
 Measured through the timed fakes (each I2C transaction takes its 400 kHz wire time, each
 ADS1115 conversion 1/data-rate), so the wall time of a poll is what a Pi's bus makes it and the
@@ -24,6 +24,7 @@ from typing import Any
 from device.bus import registers
 from device.bus.fake_i2c import transfer_bits
 from device.bus.pinmap import load_pin_map
+from device.sensors.touch import TouchSensor
 from device.sim.gesture import load_gesture
 from device.sim.hardware import SimulatedHardware
 
@@ -91,7 +92,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     untimed = SimulatedHardware(pins, timed=False)
     touch_reader, flex_reader = hardware.sensors.readers
     values: dict[str, float] = {}
+    # The bench times the MPR121 driver's own register reads, so it needs the concrete reader.
+    assert isinstance(touch_reader, TouchSensor), type(touch_reader)
     driver = touch_reader.driver
+    assert driver is not None, "the simulated MPR121 is connected when the hardware is built"
     chip = hardware.touch_chip
     status_block = bytes((registers.MPR121_TOUCH_STATUS,))
     touched = [False]

@@ -1,4 +1,4 @@
-"""`latent bench swap`: flashes and hot swaps while the whole instrument plays (app layer, bench).
+"""`latent bench swap`: flashes and hot swaps while the whole instrument plays (bench layer).
 
 Installs the first of two or more bundles (the shipped ones by default) into a fresh temporary
 model store and plays it live exactly as `latent play --store` does: simulated chips through the
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from device.engine.params import DEFAULT_SAMPLE_RATE
 from device.errors import ConfigError, InstrumentError
 from device.files import file_sha256
 
@@ -49,8 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--every", type=float, default=2.0,
                         help="seconds per window: the steady one, and each swap's")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds ignored at the start")
-    parser.add_argument("--rate", type=int, default=48000, help="sample rate in Hz")
-    parser.add_argument("--frames", type=int, default=64, help="frames per buffer")
+    parser.add_argument("--sample-rate", type=int, default=DEFAULT_SAMPLE_RATE,
+                        help="output rate in Hz (default: %(default)s)")
+    parser.add_argument("--block-frames", type=int, default=64,
+                        help="frames per block (default: %(default)s)")
     parser.add_argument("--fade", type=float, default=0.1, help="crossfade length in seconds")
     parser.add_argument("--realtime", action="store_true",
                         help="run the instrument's threads in a real-time class, as `latent play --realtime`")
@@ -108,7 +111,7 @@ class CommandRunner:
     """
 
     def __init__(self) -> None:
-        self._helper = subprocess.Popen([sys.executable, "-m", "device.app.swap_bench"],
+        self._helper = subprocess.Popen([sys.executable, "-m", "device.bench.swap_bench"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def run(self, *argv: str) -> float:
@@ -177,7 +180,7 @@ def measure_swaps(store_dir: Path, args: argparse.Namespace, digests: list[str])
     # Unsigned bundles are accepted: a bench's own store, not the service's.
     ModelStore(store_dir).install_file(bundles[0], options=InstallOptions(allow_unsigned=True))
     installed = {digests[0]}
-    settings = PlaySettings(store=store_dir, block_frames=args.frames, sample_rate=args.rate,
+    settings = PlaySettings(store=store_dir, block_frames=args.block_frames, sample_rate=args.sample_rate,
                             device=args.device, realtime=args.realtime)
     messages: list[str] = []
     runner = CommandRunner()  # before the rig and the stream: see its docstring
@@ -236,8 +239,8 @@ def _summary(args: argparse.Namespace, output: Any, control: Any, watcher: Any, 
     swapping = [w for w in windows if w.label != "steady"]
     return {
         "device": output.device.describe(),
-        "sample_rate": args.rate,
-        "frames_per_buffer": args.frames,
+        "sample_rate": args.sample_rate,
+        "block_frames": args.block_frames,
         "fade_s": args.fade,
         "realtime": bool(args.realtime and problem is None),
         "realtime_problem": problem,

@@ -6,14 +6,14 @@ import argparse
 
 import pytest
 
-from device.audio import stream_bench
+from device.bench import audio_bench
 from device.bench.jack_server import DUMMY_DEVICE, JackServer
 from device.errors import ConfigError
 
 
 def bench_args(**overrides: object) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    stream_bench.add_arguments(parser)
+    audio_bench.add_arguments(parser)
     args = parser.parse_args(["--device", DUMMY_DEVICE, "--seconds", "1", "--warmup", "0.3"])
     for key, value in overrides.items():
         setattr(args, key, value)
@@ -23,7 +23,7 @@ def bench_args(**overrides: object) -> argparse.Namespace:
 @pytest.mark.jack
 @pytest.mark.parametrize("arrangement", ["ring", "callback"])
 def test_the_report_counts_the_measured_second(jack_server: JackServer, arrangement: str) -> None:
-    result = stream_bench.run(bench_args(channels=2, arrangement=arrangement))
+    result = audio_bench.run(bench_args(channels=2, arrangement=arrangement))
     assert result["arrangement"] == arrangement
     assert result["device"].startswith(f"[0] {DUMMY_DEVICE} (JACK")
     assert result["sample_format"] == "float32" and result["period_ms"] == pytest.approx(1.3333, abs=1e-3)
@@ -39,4 +39,4 @@ def test_the_report_counts_the_measured_second(jack_server: JackServer, arrangem
 
 def test_bad_lengths_are_refused() -> None:
     with pytest.raises(ConfigError, match="--seconds"):
-        stream_bench.run(bench_args(seconds=0.0))
+        audio_bench.run(bench_args(seconds=0.0))

@@ -1,8 +1,7 @@
-"""`latent bench mapping` and `latent map ...`: run through the real `latent` command parser."""
+"""`latent map ...`: run through the real `latent` command parser."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,16 +11,6 @@ import pytest
 from device.cli import main
 
 from ...hostile_files import SPECIAL_PATHS, Hostile, make
-
-
-def test_bench_mapping_prints_costs_for_each_scenario(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "mapping", "--json", "--frames", "200"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["channels_mapped"] == 14
-    assert set(result["scenarios"]) == {"rest", "moving", "stale"}
-    for numbers in result["scenarios"].values():
-        assert 0 < numbers["p50_us"] <= numbers["p99_us"] <= numbers["max_us"]
-        assert numbers["mean_us"] > 0 and numbers["load_at_poll_rate"] > 0
 
 
 def test_map_check_summarises_a_good_map(capsys: pytest.CaptureFixture[str]) -> None:
