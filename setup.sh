@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
+# A second environment with only the device extra, as a Pi gets it: the tests run `latent` from it
+# to show that a device-only install plays, verifies bundles and explains host commands.
+DEVICE_VENV=.venv-device
 APT_PLAY=(python3-venv python3-dev gcc portaudio19-dev)
 # jackd2: a dummy-driver JACK server for the real pyaudio path; fluidsynth: real instrument data;
 # openssh: flashing over SSH against a loopback sshd.
@@ -36,24 +39,25 @@ python_ok() {
 }
 
 install_python() {
-    local extra=$1 stamp="$VENV/.installed-$1"
-    if [ ! -x "$VENV/bin/python" ] || ! python_ok "$VENV/bin/python"; then
+    local extra=$1 venv=${2:-$VENV}
+    local stamp="$venv/.installed-$extra"
+    if [ ! -x "$venv/bin/python" ] || ! python_ok "$venv/bin/python"; then
         python_ok python3 || { echo "setup.sh: Python >= 3.11 is required (python3 is $(python3 -V 2>&1))" >&2; exit 1; }
-        rm -rf "$VENV"
-        python3 -m venv "$VENV"
-        "$VENV/bin/pip" install -q --upgrade pip
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --upgrade pip
     fi
     # Reinstall only when the package metadata or the pins changed.
     local want
     want=$(cat pyproject.toml .ci/constraints.txt | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        echo "setup.sh: installing the Python package with extra [$extra] into $VENV"
+        echo "setup.sh: installing the Python package with extra [$extra] into $venv"
         # The constraints pin torch to the CPU build (an unpinned torch pulls a multi-GB CUDA build).
         # pyaudio is built against Debian's PortAudio (with JACK); never a wheel that bundles its own.
-        if ! PIP_NO_BINARY=pyaudio "$VENV/bin/pip" install -q -e ".[$extra]" -c .ci/constraints.txt \
-                > "$VENV/install.log" 2>&1; then
-            cat "$VENV/install.log" >&2
-            echo "setup.sh: pip install failed (log above, also in $VENV/install.log)" >&2
+        if ! PIP_NO_BINARY=pyaudio "$venv/bin/pip" install -q -e ".[$extra]" -c .ci/constraints.txt \
+                > "$venv/install.log" 2>&1; then
+            cat "$venv/install.log" >&2
+            echo "setup.sh: pip install failed (log above, also in $venv/install.log)" >&2
             exit 1
         fi
         echo "$want" > "$stamp"
@@ -71,7 +75,10 @@ case "$cmd" in
     test)
         install_apt "${APT_TEST[@]}"
         install_python dev
+        install_python device "$DEVICE_VENV"
         "$VENV/bin/ruff" check device host_tools tests
+        # The device's types, protocols included (configuration in pyproject.toml).
+        "$VENV/bin/mypy"
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     *)

@@ -1,7 +1,8 @@
-"""Every error the instrument raises on purpose, in one place (shared by all layers).
+"""Every error the device raises on purpose, in one place (shared by all layers).
 
-Each is also a standard exception, so callers that only know `ValueError` or `OSError`
-still catch it. Messages say what is wrong and what to do about it.
+The host tools' own errors (data sets, checkpoints) subclass `InstrumentError` in
+`host_tools/errors.py`. Each is also a standard exception, so callers that only know
+`ValueError` or `OSError` still catch it. Messages say what is wrong and what to do about it.
 """
 
 
@@ -41,10 +42,6 @@ class EngineError(InstrumentError, ValueError):
     """The sound engine was given parameters or a bundle it cannot play."""
 
 
-class DatasetError(InstrumentError, ValueError):
-    """A training data set (NSynth layout, folder of WAVs) is unreadable, incomplete or inconsistent,
-    or cannot be made (no synthesizer or soundfont installed)."""
-
 
 class StoreError(InstrumentError, ValueError):
     """The model store refused an operation (bad name, incompatible or oversized bundle, no room,
@@ -62,6 +59,3 @@ class FlashError(InstrumentError, OSError):
 class SimulationError(InstrumentError, ValueError):
     """A simulated bus or chip was asked for something the real part cannot do."""
 
-
-class CheckpointError(InstrumentError, ValueError):
-    """A training run's checkpoints are damaged or missing (nothing intact to resume or generate from)."""

@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from device.app.control_guard import guard_state
+from device.engine.params import DEFAULT_SAMPLE_RATE
 from device.mapping.control_state import ControlState
 from device.sensors.frame import SensorFrame
 
@@ -113,7 +114,7 @@ class Instrument:
 
     @staticmethod
     def engine_sample_rate(engine: Engine) -> int:
-        return int(getattr(engine, "sample_rate", 48000))
+        return int(getattr(engine, "sample_rate", DEFAULT_SAMPLE_RATE))
 
     @property
     def handover_pending(self) -> bool:
@@ -145,9 +146,11 @@ class Instrument:
             self._crossfade(out)
 
     def _crossfade(self, out: np.ndarray) -> None:
+        outgoing = self._outgoing
+        assert outgoing is not None  # only called while a swap is fading
         n = out.shape[0]
         old = self._scratch[:n]
-        self._outgoing.render_into(old)  # type: ignore[union-attr]
+        outgoing.render_into(old)
         pos = self._fade_pos
         np.multiply(out, self._fade_in[pos:pos + n], out=out)
         np.multiply(old, self._fade_out[pos:pos + n], out=old)

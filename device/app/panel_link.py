@@ -8,34 +8,52 @@ chip is missing; the touch LED lights while a pitch key is held.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from device.app.instrument import Instrument
+from device.sensors.array import SensorStatus
 
 LED_PERIOD_S = 0.02
 
 
+class PanelMapper(Protocol):
+    """What the panel needs of the mapping (device.mapping.mapper.Mapper provides it)."""
+
+    freeze_latched: bool
+
+    @property
+    def key_held(self) -> bool: ...
+
+    def cycle_preset(self) -> str: ...
+
+    def recalibrate(self) -> None: ...
+
+
+class MonitoredSensors(Protocol):
+    """What the panel needs of the sensors: whether every chip answers."""
+
+    def status(self) -> SensorStatus: ...
+
+
 class PanelLink:
-    def __init__(self, panel: Any, instrument: Instrument) -> None:
+    def __init__(self, panel: Any, mapper: PanelMapper, sensors: MonitoredSensors) -> None:
         self.panel = panel
-        self.instrument = instrument
-        mapper = instrument.mapper
+        self.mapper = mapper
+        self.sensors = sensors
         panel.on_cycle_preset = mapper.cycle_preset
         panel.on_recalibrate = mapper.recalibrate
         panel.on_freeze_toggle = self._freeze
         self._next_led = 0.0
 
     def _freeze(self, frozen: bool) -> None:
-        self.instrument.mapper.freeze_latched = frozen
+        self.mapper.freeze_latched = frozen
 
     def after_poll(self, now: float) -> None:
         """Control thread, after each poll: refresh the LEDs when their period has passed."""
         if now < self._next_led:
             return
         self._next_led = now + LED_PERIOD_S
-        sensors = self.instrument.sensors
-        fault = not sensors.status().all_connected
-        self.panel.update(now, fault=fault, touching=self.instrument.mapper.key_held)
+        fault = not self.sensors.status().all_connected
+        self.panel.update(now, fault=fault, touching=self.mapper.key_held)
 
     def close(self) -> None:
         self.panel.close()

@@ -22,6 +22,7 @@ from device.app.engines import close_engine, load_engine
 from device.app.instrument import Instrument
 from device.app.panel_link import PanelLink
 from device.engine.limiter import DEFAULT_CEILING_DBFS, ceiling_from_dbfs
+from device.engine.params import DEFAULT_SAMPLE_RATE
 from device.errors import ConfigError
 
 SHIPPED_MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -40,7 +41,7 @@ class PlaySettings:
     gesture: str | None = "demo"  # None: simulated chips that only a test or a bench touches
     out: Path | None = None
     seconds: float | None = None
-    sample_rate: int = 48000
+    sample_rate: int = DEFAULT_SAMPLE_RATE
     block_frames: int = 64
     device: int | str | None = None
     channels: int = 1
@@ -154,7 +155,7 @@ def attach_panel(rig: Rig, settings: PlaySettings, pin_factory: Any = None) -> N
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
         pin_factory = MockFactory(pin_class=MockPWMPin)
-    rig.panel = PanelLink(ControlPanel(rig.pins, pin_factory=pin_factory), rig.instrument)
+    rig.panel = PanelLink(ControlPanel(rig.pins, pin_factory=pin_factory), rig.mapper, rig.sensors)
 
 
 def _open_sensors(settings: PlaySettings, pins: Any, clock: Callable[[], float]) -> Any:
@@ -210,6 +211,8 @@ def play_live(settings: PlaySettings, seconds: float | None,
 
     Raises AudioDeviceLostError (after stopping cleanly) if the device goes away while playing.
     """
+    from device.app.sd_notify import SystemdNotifier
+    from device.app.service_health import ServiceHealth, read_counters
     from device.app.supervisor import CHECK_PERIOD_S, Supervisor
     from device.errors import AudioDeviceLostError
 
@@ -224,6 +227,9 @@ def play_live(settings: PlaySettings, seconds: float | None,
             report(f"front panel unavailable ({type(err).__name__}: {err}); playing without it")
         supervisor = Supervisor(output, control, make_control=lambda: live_control(rig, settings),
                                 report=report)
+        notifier = SystemdNotifier()
+        health = ServiceHealth(notifier, lambda: read_counters(output, supervisor.control, rig.engine),
+                               report=report)
         control.start()
         previous = signal.getsignal(signal.SIGTERM)
         if threading.current_thread() is threading.main_thread():
@@ -234,6 +240,7 @@ def play_live(settings: PlaySettings, seconds: float | None,
                 watcher.start()
             report(f"playing {rig.bundle_path.name} on {output.device.describe() if output.device else '?'} "
                    f"({settings.sensors} sensors); Ctrl-C to stop")
+            notifier.ready(f"playing {rig.bundle_path.name}")
             irq_problem = getattr(rig.sensors, "activity_problem", None)
             if irq_problem:
                 report(irq_problem)
@@ -246,12 +253,14 @@ def play_live(settings: PlaySettings, seconds: float | None,
                     break
                 stop.wait(CHECK_PERIOD_S if left is None else min(CHECK_PERIOD_S, left))
                 supervisor.check()
+                health.tick(time.monotonic())
         except KeyboardInterrupt:
             pass
         except AudioDeviceLostError as lost:
             report(str(lost))  # said at once: stopping may take the close timeouts
             raise
         finally:
+            notifier.stopping("stopping")
             if watcher is not None:
                 watcher.stop()
             output.stop()
@@ -262,7 +271,7 @@ def play_live(settings: PlaySettings, seconds: float | None,
         control = supervisor.control
         stats.update(control_polls=control.polls, control_errors=control.errors)
         stats.update(audio_thread=output.audio_thread_scheduling,
-                     control_restarts=supervisor.control_restarts)
+                     control_restarts=supervisor.control_restarts, watchdog_pings=health.pings)
         # The output limiter's work, as counted by the engine playing at the end.
         stats.update(limited_samples=rig.engine.limited_samples,
                      nonfinite_samples=rig.engine.nonfinite_samples)

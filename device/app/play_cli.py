@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from device.cli_options import add_sample_rate, examples
 from device.engine.limiter import DEFAULT_CEILING_DBFS, MIN_CEILING_DBFS
 
 
@@ -19,7 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "play", help="play the instrument (sound card, or a WAV file when there is none)",
         description="Sensors -> mapping -> engine -> audio. With --out, or with no sound card, "
-                    "renders to a WAV file faster than real time.")
+                    "renders to a WAV file faster than real time.",
+        **examples("latent play --out demo.wav --seconds 10",
+                   "latent play --sensors i2c --realtime",
+                   "latent play --bundle models/gan-medium.bundle --gesture demo --sample-rate 44100"))
     parser.add_argument("--bundle", type=Path, help="bundle to play (default: the shipped additive bank)")
     parser.add_argument("--sensors", choices=("sim", "i2c"), default="sim",
                         help="simulated sensors driven by a gesture, or the real chips on I2C")
@@ -28,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="write a WAV file instead of playing live")
     parser.add_argument("--seconds", type=float,
                         help="stop after this long (default: forever live, 30 s to a file)")
-    parser.add_argument("--rate", type=int, default=48000, help="output sample rate (default 48000)")
+    add_sample_rate(parser, "output sample rate (default 48000)", default=48000)
     parser.add_argument("--block", type=int, default=64, help="frames per audio block (default 64)")
     parser.add_argument("--device", type=_device, help="output device: index or part of its name")
     parser.add_argument("--channels", type=int, default=1, help="output channels (mono copied to each)")
@@ -73,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--ceiling {args.ceiling:g} dBFS would all but silence the instrument; "
                           f"use {MIN_CEILING_DBFS:g}..0 dBFS")
     settings = PlaySettings(bundle=args.bundle, sensors=args.sensors, gesture=args.gesture, out=args.out,
-                            seconds=args.seconds, sample_rate=args.rate, block_frames=args.block,
+                            seconds=args.seconds, sample_rate=args.sample_rate, block_frames=args.block,
                             device=args.device, channels=args.channels, map_file=args.map_file,
                             pins_file=args.pins_file, seed=args.seed, store=args.store,
                             realtime=args.realtime, render_ahead_frames=args.render_ahead,

@@ -26,6 +26,7 @@ class BlockFormat:
     def __init__(self, frames: int, channels: int, sample_format: str) -> None:
         self.mono = np.zeros(frames, dtype=np.float32)
         self._column = self.mono[:, None]
+        self.device: np.ndarray  # int16 or float32, by the sample format
         if sample_format == "int16":
             self.device = np.zeros((frames, channels), dtype=np.int16)
             self.convert = self._to_int16

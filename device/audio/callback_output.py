@@ -46,6 +46,13 @@ class CallbackOutput:
     pyaudio.PyAudio to use (left open); by default one is made at start and terminated at stop.
     """
 
+    # Set by _reset_counters (at construction and at every start), read by any thread.
+    _callbacks: int
+    _underruns: int
+    _errors: int
+    _last_error: BaseException | None
+    _callback_cpu_s: float
+
     def __init__(self, *, sample_rate: int = 48000, frames_per_buffer: int = 128,
                  device: int | str | None = None, channels: int = 1, sample_format: str = "auto",
                  switch_interval_s: float = 0.0002, pa: pyaudio.PyAudio | None = None,
@@ -207,7 +214,7 @@ class CallbackOutput:
         self._callbacks = 0
         self._underruns = 0
         self._errors = 0
-        self._last_error: BaseException | None = None
+        self._last_error = None
         self._timer.reset()
         self._started_at = 0.0
         self._stopped_at = 0.0

@@ -7,12 +7,12 @@ closes it and never hangs; `stats` counts what happened.
 
 Why not a Python callback in PortAudio's audio thread (`device.audio.callback_output`, the old
 arrangement): every buffer would then need the GIL inside the device's deadline, so any other
-Python thread holding it, and any process preempting that thread, costs a gap. Measured on the
-JACK dummy server at 48 kHz, side by side with a C client (`latent bench xruns`), the callback
-dropped many times what the C client dropped, and hundreds of times that with busy processes
-beside it; fed through the ring, the device thread is C and a late render is absorbed by the
-ring's slack. The render thread still competes for the GIL with the instrument's other
-threads, but waiting costs nothing until the slack is used up.
+Python thread holding it, and any process preempting that thread, costs a gap: beside a C client
+on one JACK server (`latent bench xruns`, figures in docs/MEASUREMENTS.md) the callback dropped
+more than the C client did, and far more with busy processes beside it; fed through the ring,
+the device thread is C and a late render is absorbed by the ring's slack. The render thread still
+competes for the GIL with the instrument's other threads, but waiting costs nothing until the
+slack is used up.
 
 Pacing: the ring is kept `render_ahead_frames` ahead of the device, not full. A blocking write
 alone would fill PortAudio's whole ring (on JACK a power of two of at least three device
@@ -80,6 +80,18 @@ class PyAudioOutput:
     latency this output adds, and the slack a late render can use). `pa`: an initialised
     pyaudio.PyAudio to use (left open); by default one is made at start and terminated at stop.
     """
+
+    # Set by _reset_counters (at construction and at every start), read by any thread.
+    _last_error: BaseException | None
+    thread_error: BaseException | None
+    device_lost: str | None
+    _blocks: int
+    _underruns: int
+    _errors: int
+    _primed: bool
+    _dry: bool
+    _cpu_before: float
+    _render_cpu_s: float
 
     def __init__(self, *, sample_rate: int = 48000, frames_per_buffer: int = 64,
                  device: int | str | None = None, channels: int = 1, sample_format: str = "auto",
@@ -339,10 +351,10 @@ class PyAudioOutput:
         self._blocks = 0
         self._underruns = 0
         self._errors = 0
-        self._last_error: BaseException | None = None
-        self.thread_error: BaseException | None = None
+        self._last_error = None
+        self.thread_error = None
         self.thread_restarts = 0
-        self.device_lost: str | None = None
+        self.device_lost = None
         self._primed = False
         self._dry = False
         self._device_clock_at_first_write = 0.0

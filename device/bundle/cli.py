@@ -5,14 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 
+from device.cli_options import add_json, examples
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("bundle", help="inspect and verify bundle files")
+    parser = sub.add_parser("bundle", help="inspect and verify bundle files",
+                            description="Look inside a bundle file and check it completely.",
+                            **examples("latent bundle verify models/gan-medium.bundle"))
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    info = actions.add_parser("info", help="print a bundle's manifest as JSON")
+    info = actions.add_parser("info", help="print a bundle's manifest as JSON",
+                              description="Print a bundle's manifest as JSON on stdout (its hashes are "
+                                          "checked first).",
+                              **examples("latent bundle info models/additive-timbre.bundle"))
     info.add_argument("file", help="bundle file")
+    # The manifest is printed as JSON either way; --json is accepted so that every JSON command takes it.
+    add_json(info, "print the manifest as JSON on stdout, nothing else (also the default)")
     info.set_defaults(func=_info)
-    verify = actions.add_parser("verify", help="check a bundle completely (exit 1 with the reason)")
+    verify = actions.add_parser("verify", help="check a bundle completely (exit 1 with the reason)",
+                                description="Check a bundle completely: manifest, every payload's sha256, "
+                                            "levels; exit 1 with the reason if anything is wrong.",
+                                **examples("latent bundle verify models/gan-medium.bundle"))
     verify.add_argument("file", help="bundle file")
     verify.set_defaults(func=_verify)
 

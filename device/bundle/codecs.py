@@ -13,7 +13,7 @@ import numpy as np
 from device.errors import BundleError
 
 CODECS = ("int16", "mulaw8")
-CODEC_DTYPES = {"int16": np.dtype("<i2"), "mulaw8": np.dtype("u1")}
+CODEC_DTYPES: dict[str, np.dtype] = {"int16": np.dtype("<i2"), "mulaw8": np.dtype("u1")}
 MU = 255.0
 INT16_FULL_SCALE = 32767.0
 

@@ -47,6 +47,7 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ from device.bundle.codecs import decode_table
 from device.bundle.reader import SegmentBank
 from device.engine.kernel import render_block
 from device.engine.limiter import DEFAULT_CEILING, float32_ceiling, hold_samples, release_factor
-from device.engine.params import FIELD_NAMES, GrainParams
+from device.engine.params import DEFAULT_SAMPLE_RATE, FIELD_NAMES, GrainParams
 from device.engine.state import (
     C_GAIN,
     C_GENERATION,
@@ -95,7 +96,7 @@ _FLOAT32 = np.dtype(np.float32)
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
         raise EngineError(f"{name} must be an integer in {low}..{high}, got {value!r}")
     return int(value)
 
@@ -110,7 +111,7 @@ def _frozen_view(array: np.ndarray) -> np.ndarray:
 class GranularEngine:
     """Renders grains from a `SegmentBank`; see the module docstring for the control semantics."""
 
-    def __init__(self, bank: SegmentBank, *, sample_rate: int = 48000, max_grains: int = 64,
+    def __init__(self, bank: SegmentBank, *, sample_rate: int = DEFAULT_SAMPLE_RATE, max_grains: int = 64,
                  seed: int = 0, ceiling: float = DEFAULT_CEILING) -> None:
         """`ceiling`: the output limiter's ceiling, a linear level (default -1 dBFS)."""
         self._rate = _check_int("sample_rate", sample_rate, 8000, 384000)
@@ -184,13 +185,15 @@ class GranularEngine:
             self._pitch = float(midi)
             self._changed()
 
-    def set_params(self, **fields: object) -> None:
-        """Change grain parameters (names: those of `GrainParams`); all or nothing."""
+    def set_params(self, **fields: Any) -> None:
+        """Change grain parameters (names: those of `GrainParams`); all or nothing.
+
+        Values may be of any type: `GrainParams` checks each one and refuses the whole change."""
         unknown = sorted(set(fields) - set(FIELD_NAMES))
         if unknown:
             raise EngineError(f"unknown grain parameter(s) {', '.join(unknown)}; "
                               f"known: {', '.join(FIELD_NAMES)}")
-        new = dataclasses.replace(self._params, **fields)  # type: ignore[arg-type]
+        new = dataclasses.replace(self._params, **fields)
         needed = math.ceil(new.overlap) + 2
         if needed > self._max_grains:
             raise EngineError(f"overlap {new.overlap:g} needs up to {needed} grain slots but this engine "

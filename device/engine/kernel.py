@@ -5,7 +5,7 @@ applies the ramped output gain and then the output limiter (`limit`), so every b
 hands out, live or offline, stays within its ceiling; no Python runs per grain or per sample,
 nothing is allocated. State layout: `device.engine.state`.
 
-Why it is shaped this way (measured, see `latent bench engine`):
+Why it is shaped this way (its cost: `latent bench engine`, figures in docs/MEASUREMENTS.md):
 - All neighbours of a grain share one read position (they are the same pitch at other grid
   points), so each grain first mixes its neighbours' codes *at the bank rate* into `scratch` for
   the span the block needs, then resamples that one mix to the output rate. Mixing costs
@@ -96,7 +96,7 @@ HOLD_WITHIN = 10.0 ** (-0.1 / 20.0)
 
 
 @njit(cache=True, fastmath=True)
-def corner_weights(point, steps, strides, rows, weights):  # type: ignore[no-untyped-def]
+def corner_weights(point, steps, strides, rows, weights):
     """Multilinear interpolation corners of `point` (each 0..1) on a grid of `steps` per axis.
 
     Writes the 2^N corner row offsets (sum of grid index x stride) and weights into `rows` and
@@ -122,7 +122,7 @@ def corner_weights(point, steps, strides, rows, weights):  # type: ignore[no-unt
 
 
 @njit(cache=True, fastmath=True)
-def _uniform(si):  # type: ignore[no-untyped-def]
+def _uniform(si):
     """xorshift64* in [0, 1): a private stream per engine, so a seed reproduces a render."""
     x = np.uint64(si[S_RNG])
     x ^= x >> np.uint64(12)
@@ -133,7 +133,7 @@ def _uniform(si):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=True)
-def _reflect(v, frames):  # type: ignore[no-untyped-def]
+def _reflect(v, frames):
     """Frame index of virtual position v, bouncing between the segment's ends."""
     last = frames - 1
     if 0 <= v <= last:
@@ -144,7 +144,7 @@ def _reflect(v, frames):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=True)
-def _free_slot(gi):  # type: ignore[no-untyped-def]
+def _free_slot(gi):
     for g in range(gi.shape[0]):
         if gi[g, GI_ACTIVE] == 0:
             return g
@@ -152,7 +152,7 @@ def _free_slot(gi):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=True)
-def _spawn(g, offset, ctrl, si, gi, gf, scales, codec_scale):  # type: ignore[no-untyped-def]
+def _spawn(g, offset, ctrl, si, gi, gf, scales, codec_scale):
     """Start grain slot g `offset` samples into the block with the current controls."""
     n_axes = si[G_AXES]
     rows = gi[g, GI_ROWS:GI_ROWS + MAX_CORNERS]
@@ -212,7 +212,7 @@ def _spawn(g, offset, ctrl, si, gi, gf, scales, codec_scale):  # type: ignore[no
 
 
 @njit(cache=True, fastmath=True)
-def _premix(scratch, width, first, codes, table, lookup, rows, gains, count, frames):  # type: ignore[no-untyped-def]
+def _premix(scratch, width, first, codes, table, lookup, rows, gains, count, frames):
     """scratch[v] = sum over the grain's rows of gain x decoded code at frame first + v."""
     if first >= 0 and first + width <= frames:
         for c in range(count):
@@ -242,7 +242,7 @@ def _premix(scratch, width, first, codes, table, lookup, rows, gains, count, fra
 
 
 @njit(cache=True, fastmath=True)
-def _render_grain(g, upto, out, codes, table, windows, si, gi, gf, scratch):  # type: ignore[no-untyped-def]
+def _render_grain(g, upto, out, codes, table, windows, si, gi, gf, scratch):
     """Add grain g to out[GI_START:upto] (or until it ends); it resumes from `upto` next time."""
     start = gi[g, GI_START]
     gi[g, GI_START] = upto if upto < out.shape[0] else 0
@@ -289,7 +289,7 @@ def _render_grain(g, upto, out, codes, table, windows, si, gi, gf, scratch):  # 
 
 
 @njit(cache=True, fastmath=True)
-def _render_all(upto, out, codes, table, windows, si, gi, gf, scratch):  # type: ignore[no-untyped-def]
+def _render_all(upto, out, codes, table, windows, si, gi, gf, scratch):
     active = 0
     for g in range(gi.shape[0]):
         if gi[g, GI_ACTIVE] != 0:
@@ -299,7 +299,7 @@ def _render_all(upto, out, codes, table, windows, si, gi, gf, scratch):  # type:
 
 
 @njit(cache=True, fastmath=True)
-def _start_grain(offset, out, codes, table, windows, scales, ctrl, si, gi, gf, scratch,  # type: ignore[no-untyped-def]
+def _start_grain(offset, out, codes, table, windows, scales, ctrl, si, gi, gf, scratch,
                  codec_scale):
     """Start a grain at `offset`. Grains are normally rendered after all of a block's onsets are
     placed; only when every slot is busy are the sounding grains rendered up to the onset first,
@@ -315,7 +315,7 @@ def _start_grain(offset, out, codes, table, windows, scales, ctrl, si, gi, gf, s
 
 
 @njit(cache=True, fastmath=True)
-def _apply_gain(out, ctrl, si, sf):  # type: ignore[no-untyped-def]
+def _apply_gain(out, ctrl, si, sf):
     """Multiply by the output gain, moving linearly to a new target over G_RAMP samples."""
     target = ctrl[C_GAIN]
     gain = sf[F_GAIN]
@@ -342,7 +342,7 @@ def _apply_gain(out, ctrl, si, sf):  # type: ignore[no-untyped-def]
 # function that has to find them. It must be said explicitly: a callee left unset inherits the
 # fastmath of its caller (render_block), and the NaN test would be compiled away.
 @njit(cache=True, fastmath=False)
-def limit(out, si, sf):  # type: ignore[no-untyped-def]
+def limit(out, si, sf):
     """Peak-limit the finished block in place: afterwards no |sample| exceeds the ceiling.
 
     Attack is instantaneous: where a sample times the current gain would pass the ceiling, the
@@ -410,7 +410,7 @@ def limit(out, si, sf):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=True)
-def render_block(out, codes, table, windows, scales, ctrl, si, sf, gi, gf, scratch):  # type: ignore[no-untyped-def]
+def render_block(out, codes, table, windows, scales, ctrl, si, sf, gi, gf, scratch):
     """Render len(out) samples: start due grains, render all active ones, apply gain and limiter."""
     n = out.shape[0]
     for k in range(n):

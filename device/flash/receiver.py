@@ -150,8 +150,7 @@ class SerialReceiver:
             if doc.get("protocol") != PROTOCOL_VERSION:
                 raise FlashError(f"protocol {doc.get('protocol')!r} is not spoken here (this device "
                                  f"speaks {PROTOCOL_VERSION})")
-            offer = TransferOffer(name=doc.get("name"), size=doc.get("size"),  # type: ignore[arg-type]
-                                  sha256=doc.get("sha256"), signature=doc.get("signature"))  # type: ignore[arg-type]
+            offer = TransferOffer.from_document(doc)
             incoming = self.store.offer(offer, self.options)
             if doc.get("restart"):
                 incoming.restart()

@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from device.cli_options import examples
 from device.store.cli import add_store_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("serve", help="receive bundles flashed over a serial link into the store")
+    parser = sub.add_parser("serve", help="receive bundles flashed over a serial link into the store",
+                            description="Listen on a serial link for bundles sent by `latent flash --to "
+                                        "serial://...`, verify them and install them into the store.",
+                            **examples("latent serve --serial /dev/ttyGS0",
+                                       "latent serve --serial /dev/ttyGS0 --once --allow-unsigned"))
     parser.add_argument("--serial", required=True, metavar="DEV",
                         help="serial device to listen on (e.g. /dev/ttyGS0 on a Pi in USB gadget mode)")
     parser.add_argument("--baud", type=int, default=115200, help="baud rate (ignored by USB CDC links)")

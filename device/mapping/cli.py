@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import argparse
 
+from device.cli_options import examples
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("map", help="check a mapping file or print the default one")
+    parser = sub.add_parser("map", help="check a mapping file or print the default one",
+                            description="Check a mapping file, or print the shipped one to start from.",
+                            **examples("latent map default > mine.toml", "latent map check mine.toml"))
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    check = actions.add_parser("check", help="validate a mapping file and summarise it")
+    check = actions.add_parser("check", help="validate a mapping file and summarise it",
+                               description="Validate a mapping file and summarise what it does (exit 1 "
+                                           "with what is wrong).",
+                               **examples("latent map check mine.toml"))
     check.add_argument("file", nargs="?", default=None, help="mapping file (default: the shipped one)")
     check.set_defaults(func=_check)
-    default = actions.add_parser("default", help="print the shipped default mapping file")
+    default = actions.add_parser("default", help="print the shipped default mapping file",
+                                 description="Print the shipped default mapping file, to copy and edit.",
+                                 **examples("latent map default > mine.toml"))
     default.set_defaults(func=_default)
 
 

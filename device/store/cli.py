@@ -15,8 +15,9 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from device.cli_options import add_json, examples
 from device.display import PATH_LIMIT, printable
 from device.errors import InstrumentError, StoreError
 from device.store.layout import StoreLayout, default_root
@@ -82,30 +83,49 @@ def guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("models", help="list, activate, roll back and remove installed models")
+    parser = sub.add_parser("models", help="list, activate, roll back and remove installed models",
+                            description="The device's model store by hand: what is installed, which "
+                                        "bundle plays, and which signing keys are trusted.",
+                            **examples("latent models list", "latent models rollback"))
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    listing = actions.add_parser("list", help="show the bundles in the store")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing = actions.add_parser("list", help="show the bundles in the store",
+                                 description="Show the bundles in the store: which is active, which "
+                                             "previous, their versions, sizes and signers.",
+                                 **examples("latent models list", "latent models list --json"))
+    add_json(listing, "print the store as one JSON object on stdout instead of a table")
     listing.set_defaults(func=guarded(_list))
 
-    activate = actions.add_parser("activate", help="make a stored bundle active (it goes on trial)")
+    activate = actions.add_parser("activate", help="make a stored bundle active (it goes on trial)",
+                                  description="Make a stored bundle active; it goes on trial until the "
+                                              "instrument has played it.",
+                                  **examples("latent models activate pads@2"))
     activate.add_argument("ref", help="NAME, NAME@VERSION or sha256 (6+ leading hex digits)")
     activate.set_defaults(func=guarded(_activate))
 
-    rollback = actions.add_parser("rollback", help="go back to the previous bundle")
+    rollback = actions.add_parser("rollback", help="go back to the previous bundle",
+                                  description="Make the previous bundle active again.",
+                                  **examples("latent models rollback"))
     rollback.set_defaults(func=guarded(_rollback))
 
-    remove = actions.add_parser("remove", help="delete a bundle that is not active")
+    remove = actions.add_parser("remove", help="delete a bundle that is not active",
+                                description="Delete a stored bundle that is not the active one.",
+                                **examples("latent models remove pads@1"))
     remove.add_argument("ref", help="NAME, NAME@VERSION or sha256 (6+ leading hex digits)")
     remove.set_defaults(func=guarded(_remove))
 
-    trust = actions.add_parser("trust", help="accept bundles signed by this public key")
+    trust = actions.add_parser("trust", help="accept bundles signed by this public key",
+                               description="Accept bundles signed by this public key from now on "
+                                           "(creates the store if there is none yet).",
+                               **examples("latent models trust artist.pub"))
     trust.add_argument("public_key", help="a .pub file made by `latent keys new`")
     trust.set_defaults(func=guarded(_trust))
 
-    log = actions.add_parser("log", help="show recorded failures (failed trials, broken bundles)")
-    log.add_argument("--json", action="store_true", help="print JSON lines")
+    log = actions.add_parser("log", help="show recorded failures (failed trials, broken bundles)",
+                             description="Show recorded failures: bundles that failed their trial or "
+                                         "were found broken, and what the store did about it.",
+                             **examples("latent models log", "latent models log --json"))
+    add_json(log, "print one JSON object per line (JSON lines) on stdout, nothing else")
     log.set_defaults(func=guarded(_log))
 
     for action in (listing, activate, rollback, remove, trust, log):
@@ -115,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _list(args: argparse.Namespace) -> int:
     store = open_store(args, create=False)
     pointer = store.pointer
-    rows = []
+    rows: list[dict[str, Any]] = []
     bundles = store.bundles()
     for bundle in bundles if args.json else map(shown, bundles):
         state = ("active" + (" (on trial)" if store.on_trial else "")) if bundle.sha256 == pointer.active \

@@ -33,6 +33,21 @@ class TransferOffer:
     sha256: str
     signature: dict[str, Any] | None = None
 
+    @staticmethod
+    def from_document(doc: dict[str, Any]) -> TransferOffer:
+        """An offer from a sender's JSON (a serial HELLO), its fields' types checked: `checked`
+        then judges their values."""
+        name, size, sha256, signature = (doc.get(k) for k in ("name", "size", "sha256", "signature"))
+        if not isinstance(name, str):
+            raise StoreError(f"bundle name {name!r:.80} is empty or not text; send a plain file name")
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise StoreError(f"declared size {size!r:.40} is not a positive byte count")
+        if not isinstance(sha256, str):
+            raise StoreError(f"{sha256!r:.80} is not a sha256 digest (64 lowercase hex digits)")
+        if signature is not None and not isinstance(signature, dict):
+            raise StoreError(f"{name}: the signature must be a JSON object")
+        return TransferOffer(name=name, size=size, sha256=sha256, signature=signature)
+
     def checked(self, max_bytes: int) -> TransferOffer:
         check_bundle_name(self.name)
         check_sha256(self.sha256)

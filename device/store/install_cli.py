@@ -21,16 +21,25 @@ import binascii
 import dataclasses
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from device.cli_options import add_json, examples
 from device.errors import StoreError
 from device.store.cli import add_store_argument, guarded, open_store, shown
+
+if TYPE_CHECKING:  # imported when a command runs, so `latent --help` stays fast
+    from device.store.incoming import IncomingTransfer, TransferOffer
 
 STDIN_CHUNK = 256 * 1024
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("install", help="verify a bundle and install it into this device's store")
+    parser = sub.add_parser("install", help="verify a bundle and install it into this device's store",
+                            description="Verify a bundle and install it into this device's store "
+                                        "(activated unless --no-activate). `latent flash --to ssh://...` "
+                                        "runs the --query and --stdin forms on the device.",
+                            **examples("latent install pads.bundle --sig pads.bundle.sig",
+                                       "latent install models/gan-medium.bundle --allow-unsigned --json"))
     parser.add_argument("file", nargs="?", help="bundle file on this device (not with --stdin/--query)")
     parser.add_argument("--sig", metavar="FILE", help="detached signature (default: FILE.sig if present)")
     mode = parser.add_mutually_exclusive_group()
@@ -53,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "default: rollback protection)")
     # Older versions are refused by default now; the old flag is accepted so scripts keep working.
     parser.add_argument("--refuse-older", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    add_json(parser, "print the result as one JSON line on stdout, nothing else")
     add_store_argument(parser)
     parser.set_defaults(func=guarded(_run))
 
@@ -81,7 +90,7 @@ def _signature(args: argparse.Namespace) -> dict[str, Any] | None:
     return None
 
 
-def _offer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _offer(args: argparse.Namespace) -> TransferOffer:
     from device.store.incoming import TransferOffer
 
     missing = [flag for flag, value in (("--name", args.name), ("--size", args.size),
@@ -121,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _receive(incoming, offset: int) -> None:  # type: ignore[no-untyped-def]
+def _receive(incoming: IncomingTransfer, offset: int) -> None:
     if offset != incoming.offset:
         incoming.close()
         raise StoreError(f"the device has {incoming.offset} bytes of this bundle staged, but the sender "

@@ -7,7 +7,11 @@ the bundle's config, so the bundle always says exactly how it was made.
 from __future__ import annotations
 
 import argparse
+import itertools
+import re
 from typing import Any
+
+from device.cli_options import add_sample_rate, examples
 
 
 def register(actions: argparse._SubParsersAction) -> None:
@@ -16,20 +20,23 @@ def register(actions: argparse._SubParsersAction) -> None:
         help="build an additive timbre space (brightness x odd/even) over a range of pitches",
         description="Render a 2-axis additive timbre space (spectral brightness x odd/even harmonic "
                     "balance) at a range of MIDI pitches and write it as a segment-bank bundle.",
+        **examples("latent bank additive --recipe models/additive-timbre.toml --out models/my.bundle",
+                   "latent bank additive --out models/small.bundle --grid 3x3 --pitches 48-72:12"),
     )
     parser.add_argument("--out", required=True, help="bundle file to write (e.g. models/my.bundle)")
     parser.add_argument("--recipe", help="TOML recipe (e.g. models/additive-timbre.toml); "
                                          "defaults for every key it leaves out")
     parser.add_argument("--name", help="bundle name (recipe key name)")
     parser.add_argument("--seed", type=int, help="random seed (recipe key seed)")
-    parser.add_argument("--sample-rate", type=int, help="bank sample rate in Hz (recipe key sample_rate)")
+    add_sample_rate(parser, "bank sample rate in Hz (recipe key sample_rate)")
     parser.add_argument("--segment-seconds", type=float, help="segment length (recipe key segment_seconds)")
     parser.add_argument("--codec", help="int16 or mulaw8 (recipe key codec)")
     parser.add_argument("--grid", metavar="BxO",
                         help="grid points along brightness x odd/even, e.g. 5x5 (recipe keys "
                              "brightness.steps, odd_even.steps)")
-    parser.add_argument("--pitches", metavar="LOW:HIGH:STEP",
-                        help="MIDI pitches, e.g. 36:84:6 (recipe keys pitches.low/high/step)")
+    parser.add_argument("--pitches", metavar="PITCHES",
+                        help="evenly spaced pitches, e.g. 36-84:6 or C2-C6:6 (recipe keys "
+                             "pitches.low/high/step)")
     parser.add_argument("--preview", metavar="WAV",
                         help="also write a WAV walking through the grid at the pitch nearest C4")
     parser.set_defaults(func=run)
@@ -58,9 +65,31 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         overrides["brightness.steps"], overrides["odd_even.steps"] = _split_ints(
             args.grid.lower(), "x", 2, "--grid", "5x5")
     if args.pitches is not None:
-        overrides["pitches.low"], overrides["pitches.high"], overrides["pitches.step"] = _split_ints(
-            args.pitches, ":", 3, "--pitches", "36:84:6")
+        overrides["pitches.low"], overrides["pitches.high"], overrides["pitches.step"] = _pitch_steps(
+            args.pitches)
     return overrides
+
+
+# The old LOW:HIGH:STEP spelling of --pitches, still accepted (passed on as given, so the recipe
+# check reports a step that misses HIGH, as it always did).
+_OLD_PITCH_STEPS = re.compile(r"\s*(\d+):(\d+):(\d+)\s*")
+
+
+def _pitch_steps(text: str) -> tuple[int, int, int]:
+    """--pitches as the recipe's (low, high, step): the bank's pitches are evenly spaced."""
+    from device.errors import ConfigError
+    from device.pitch_syntax import parse_pitches
+
+    old = _OLD_PITCH_STEPS.fullmatch(text)
+    if old:
+        low, high, step = (int(group) for group in old.groups())
+        return low, high, step
+    pitches = parse_pitches(text, "--pitches")
+    steps = {b - a for a, b in itertools.pairwise(pitches)}
+    if len(steps) > 1:
+        raise ConfigError(f"--pitches: {', '.join(map(str, pitches))} are not evenly spaced; a bank's "
+                          "pitches are a range with a step, like 36-84:6")
+    return pitches[0], pitches[-1], steps.pop() if steps else 1
 
 
 def run(args: argparse.Namespace) -> int:

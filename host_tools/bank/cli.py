@@ -10,12 +10,18 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from device.cli_options import examples
+
 ACTION_MODULES = ("host_tools.bank.additive_cli", "host_tools.bank.compile_cli")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bank", help="build segment-bank bundles (additive timbre space, ...)",
-                            description="Build segment-bank bundles that the instrument plays.")
+                            description="Build segment-bank bundles that the instrument plays.",
+                            **examples("latent bank compile --run models/gan-medium --pca-axes 0,1 "
+                                       "--pitches 36-84:6 --out models/mine.bundle",
+                                       "latent bank additive --recipe models/additive-timbre.toml "
+                                       "--out models/my.bundle"))
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     for module_name in ACTION_MODULES:
         importlib.import_module(module_name).register(actions)

@@ -21,17 +21,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from device.bundle.codecs import CODECS
+from device.engine.params import DEFAULT_SAMPLE_RATE
 from device.errors import BundleError, ConfigError
 from host_tools.gan.levelling import CEILING_DBFS  # no sample above this, as every levelled WAV
 from host_tools.space.grids import LatentGrid
 
+if TYPE_CHECKING:
+    from host_tools.gan.config import GanConfig
+
 TOOL_NAME = "latent bank compile"
-ENGINE_RATE = 48000
+ENGINE_RATE = DEFAULT_SAMPLE_RATE  # the bank is played through the engine at the rate the device plays
 _MIN_FRAMES = 16
 _SILENCE_RMS = 1e-5
 LEVEL_DB = -18.0      # K-weighted RMS of every segment, as the additive bank (models/README.md)
@@ -41,7 +45,7 @@ LEVEL_DB = -18.0      # K-weighted RMS of every segment, as the additive bank (m
 class CompileRequest:
     run: Path
     checkpoint: dict[str, Any]   # step and sha256 of the weights the bank is made from
-    cfg: dict[str, Any]
+    cfg: GanConfig
     grid: LatentGrid
     pitches: list[int]
     window: tuple[int, int]      # first sample, end sample of each note kept
@@ -99,10 +103,10 @@ def _newest_checkpoint(run: Path) -> dict[str, Any]:
 
     found = list_checkpoints(RunLayout(run).checkpoints)
     if not found:
-        exported = exported_meta(run)  # a model directory from `latent train export`
+        exported = exported_meta(run)  # a model directory from `latent gan export`
         if exported is not None:
             return {"step": int(exported["step"]), "sha256": str(exported["sha256"])}
-        raise ConfigError(f"{run} has no checkpoint yet; train it first (`latent train gan`)")
+        raise ConfigError(f"{run} has no checkpoint yet; train it first (`latent gan train`)")
     meta = json.loads(found[-1].read_text(encoding="utf-8"))
     return {"step": int(meta["step"]), "sha256": str(meta["sha256"])}
 
@@ -133,7 +137,7 @@ def plan_compile(
         raise ConfigError("give either --pca-axes (with --range and --steps) or --corners a,b,c,d")
     steps = parse_steps(steps)
     if corners is not None:
-        grid = corners_grid(run, corners, steps, int(cfg["model"]["latent_dim"]))
+        grid = corners_grid(run, corners, steps, int(cfg.model.latent_dim))
     else:
         directions = load_directions(run)
         axes = parse_axes(pca_axes, directions.count) if isinstance(pca_axes, str) \
@@ -147,7 +151,7 @@ def plan_compile(
             raise ConfigError(f"--axis-names names {len(axis_names)} axes but --pca-axes chooses {len(axes)}")
         grid = pca_grid(directions, axes, float(low), float(high), steps, axis_names)
     check_trained_pitches(pitches, pitch_list(cfg))
-    rate, length = int(cfg["audio"]["sample_rate"]), note_samples(cfg)
+    rate, length = int(cfg.audio.sample_rate), note_samples(cfg)
     first = round(offset * rate)
     end = length if seconds is None else first + round(seconds * rate)
     if offset < 0 or (seconds is not None and seconds <= 0) or end > length or end - first < _MIN_FRAMES:
@@ -300,12 +304,13 @@ def compile_bank(
     generator, _ = load_generator(request.run, step=request.checkpoint["step"])
     work = _WorkDir(request)
     segments, generated, reused, seconds = _generate(request, generator, work, progress, after_batch)
-    rate = int(request.cfg["audio"]["sample_rate"])
+    rate = int(request.cfg.audio.sample_rate)
     segments = level_segments(segments, rate)
     request.out.parent.mkdir(parents=True, exist_ok=True)
     staged = request.out.with_name(f".{request.out.name}.staged-{os.getpid()}")
     config = {
-        "run": str(request.run.resolve()), "checkpoint": request.checkpoint, "gan_config": request.cfg,
+        "run": str(request.run.resolve()), "checkpoint": request.checkpoint,
+        "gan_config": request.cfg.to_dict(),
         "grid": request.grid.description, "pitches": request.pitches,
         "window": {"offset_seconds": request.window[0] / rate,
                    "seconds": (request.window[1] - request.window[0]) / rate},

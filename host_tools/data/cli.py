@@ -1,6 +1,6 @@
 """`latent data render|stats|programs`: make and inspect NSynth-layout training sets (host app layer, CLI).
 
-    latent data render --programs 0,24-27,flute --pitches 24-84 --out DIR     # chosen GM programs
+    latent data render --programs 0,24-27,flute --pitches C1-C6 --out DIR     # chosen GM programs
     latent data render --recipe default --out DIR                             # the default training set
     latent data stats DIR [--png FILE]                                        # counts + PNG overview
     latent data programs                                                      # the GM -> NSynth table
@@ -14,9 +14,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from device.cli_options import add_quiet, add_sample_rate, examples
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("data", help="render, read and inspect NSynth-layout training data")
+    parser = sub.add_parser("data", help="render, read and inspect NSynth-layout training data",
+                            description="Make training sets in NSynth's layout from General MIDI "
+                                        "soundfonts, and look at them.",
+                            **examples("latent data render --recipe default --out data/gm",
+                                       "latent data stats data/gm"))
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     render = actions.add_parser(
@@ -24,30 +30,37 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="render single notes of General MIDI programs with fluidsynth into NSynth's layout",
         description="Render dry single notes (key held note-seconds, then released) of GM programs into "
         "DIR/examples.json + DIR/audio/<note_str>.wav (16-bit mono), as NSynth.",
+        **examples("latent data render --recipe default --out data/gm",
+                   "latent data render --programs 0,24-27,flute --pitches C2-C6:2 --out data/mine "
+                   "--sample-rate 16000 --quiet"),
     )
     render.add_argument("--recipe", help="a recipe TOML file, or the name of a shipped one (default)")
     render.add_argument("--soundfont", help="General MIDI .sf2/.sf3 file (default: the best one installed)")
     render.add_argument(
         "--programs", help="GM programs 0..127: numbers, ranges and families, e.g. 0,24-27,flute"
     )
-    render.add_argument("--pitches", help="MIDI pitches, e.g. 24-84 or C2-C6 (default 24-84)")
+    render.add_argument("--pitches", help="pitches, e.g. 24-84, C2-C6, 36-84:3 or 48,60,72 (default 24-84)")
     render.add_argument("--velocities", help="MIDI velocities, e.g. 25,50,75,100,127 (NSynth's, the default)")
     render.add_argument("--seconds", type=float, help="length of every note file (default 4)")
     render.add_argument(
         "--note-seconds", type=float, help="how long the key is held (default 3/4 of --seconds)"
     )
-    render.add_argument("--rate", type=int, help="sample rate in Hz (default 16000)")
+    add_sample_rate(render, "sample rate in Hz (default 16000)")
     render.add_argument("--out", required=True, help="directory to write the data set into")
     render.add_argument("--force", action="store_true", help="replace a data set already in --out")
-    render.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(render)
     render.set_defaults(func=_render)
 
-    stats = actions.add_parser("stats", help="count a data set's notes and draw a PNG overview")
+    stats = actions.add_parser("stats", help="count a data set's notes and draw a PNG overview",
+                               description="Count a data set's notes by family, source and pitch, and "
+                                           "draw a PNG overview with a few spectrograms.",
+                               **examples("latent data stats data/gm",
+                                          "latent data stats data/gm --pitches C3-C5 --png gm.png"))
     stats.add_argument("dir", help="data set directory (examples.json + audio/)")
     stats.add_argument("--png", help="where to write the overview (default DIR/overview.png)")
     stats.add_argument("--families", help="only these families, comma-separated")
     stats.add_argument("--sources", help="only these sources (acoustic, electronic, synthetic)")
-    stats.add_argument("--pitches", help="only this pitch range, e.g. 36-84")
+    stats.add_argument("--pitches", help="only this pitch range, e.g. 36-84 or C2-C6")
     stats.add_argument("--spectrograms", type=int, default=6, help="how many notes to draw (default 6)")
     stats.add_argument(
         "--no-header-check",
@@ -56,7 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     stats.set_defaults(func=_stats)
 
-    programs = actions.add_parser("programs", help="list the GM programs and their NSynth family and source")
+    programs = actions.add_parser("programs", help="list the GM programs and their NSynth family and source",
+                                  description="List the General MIDI programs with the NSynth family "
+                                              "and source each renders as.",
+                                  **examples("latent data programs --all"))
     programs.add_argument("--all", action="store_true", help="include programs with no NSynth family")
     programs.set_defaults(func=_programs)
 
@@ -89,8 +105,8 @@ def _recipe_from_args(args: argparse.Namespace) -> Any:
         raise ConfigError("say what to render: --programs (e.g. 0,24-27,flute) or --recipe default")
     if args.soundfont:
         config["soundfont"] = args.soundfont
-    if args.rate is not None:
-        config["sample_rate"] = args.rate
+    if args.sample_rate is not None:
+        config["sample_rate"] = args.sample_rate
     if args.seconds is not None:
         config["seconds"] = args.seconds
         config["note_seconds"] = args.seconds * 0.75

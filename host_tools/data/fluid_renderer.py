@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from device.errors import DatasetError
+from host_tools.errors import DatasetError
 
 _FLUID_OK = 0
 _LOG_LEVELS = (0, 1, 2, 3, 4)  # panic, error, warning, info, debug: all silenced while we render

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from device.errors import ConfigError, DatasetError
+from device.errors import ConfigError
 from host_tools.data.nsynth_fields import FAMILIES, QUALITIES, REQUIRED_FIELDS, SOURCES
+from host_tools.errors import DatasetError
 
 _STRING_FIELDS = ("note_str", "instrument_str", "instrument_family_str", "instrument_source_str")
 _INT_FIELDS = ("pitch", "velocity", "sample_rate")

@@ -13,33 +13,33 @@ A recipe is a TOML file (see recipes/default.toml) or the same shape built from 
     pitches = "24-72"           # MIDI numbers or names ("C1-C5"), ranges inclusive
     velocities = [100]          # optional, overrides the top-level list for this group
 
-Any unknown key, wrong type or out-of-range value is a ConfigError naming the file and the key.
+Any unknown key, wrong type or out-of-range value is a ConfigError naming the file, the key and what
+would be accepted (`device.config_file`).
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from device.config_file import TableReader, load_table, top_table
 from device.errors import ConfigError
-from device.safe_read import read_toml
+from device.pitch_syntax import parse_pitch_spec
 from host_tools.data.gm_programs import gm_program, parse_programs
 from host_tools.data.nsynth_fields import (
     NSYNTH_NOTE_SECONDS,
     NSYNTH_SAMPLE_RATE,
     NSYNTH_SECONDS,
     NSYNTH_VELOCITIES,
-    parse_midi_note,
 )
 
 RECIPES_DIR = Path(__file__).with_name("recipes")
 
-_TOP_KEYS = ("soundfont", "sample_rate", "seconds", "note_seconds", "velocities", "groups")
-_GROUP_KEYS = ("name", "programs", "pitches", "velocities")
+PROGRAMS = "GM program numbers [0, 24] or a string like '0,24-27,flute'"
+NUMBER_SET = "numbers and inclusive ranges, as a string like '24-84,96' or a list like [48, 60]"
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ def parse_velocity(text: str) -> int:
 
 
 def parse_pitches(spec: str | int | Sequence[Any], what: str = "pitches") -> list[int]:
-    return parse_number_set(spec, parse_midi_note, what)
+    """Pitches in the one grammar of every `--pitches` option (device/pitch_syntax.py)."""
+    return parse_pitch_spec(spec, what)
 
 
 def parse_velocities(spec: str | int | Sequence[Any], what: str = "velocities") -> list[int]:
@@ -163,75 +164,43 @@ def _programs(spec: Any, what: str) -> list[int]:
     )
 
 
-def _number(
-    data: Mapping[str, Any],
-    key: str,
-    default: float,
-    low: float,
-    high: float,
-    where: str,
-    integer: bool = False,
-) -> Any:
-    value = data.get(key, default)
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        kind = "a whole number" if integer else "a number"
-        raise ConfigError(f"{where}: {key} = {value!r} must be {kind} from {low:g} to {high:g}")
-    return value
-
-
-def _refuse_unknown(data: Mapping[str, Any], known: Sequence[str], where: str) -> None:
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys are {', '.join(known)}")
-
-
 def parse_recipe(data: Mapping[str, Any], source: str = "recipe") -> RenderRecipe:
     """A validated RenderRecipe from TOML-shaped data; `source` names it in errors."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{source}: a recipe must be a table of keys, not {type(data).__name__}")
-    _refuse_unknown(data, _TOP_KEYS, source)
-    soundfont = data.get("soundfont", "auto")
-    if not isinstance(soundfont, str) or not soundfont:
-        raise ConfigError(f'{source}: soundfont must be a path or "auto", not {soundfont!r}')
-    sample_rate = _number(data, "sample_rate", NSYNTH_SAMPLE_RATE, 8000, 96000, source, integer=True)
-    seconds = float(_number(data, "seconds", NSYNTH_SECONDS, 0.05, 30.0, source))
-    note_seconds = float(_number(data, "note_seconds", NSYNTH_NOTE_SECONDS, 0.01, 30.0, source))
+    return _parse(top_table(data, source, error=ConfigError))
+
+
+def _parse(top: TableReader) -> RenderRecipe:
+    soundfont = top.string("soundfont", "auto", non_empty=True, allowed='a soundfont path or "auto"')
+    sample_rate = top.integer("sample_rate", NSYNTH_SAMPLE_RATE, lo=8000, hi=96000)
+    seconds = top.number("seconds", NSYNTH_SECONDS, lo=0.05, hi=30.0)
+    note_seconds = top.number("note_seconds", NSYNTH_NOTE_SECONDS, lo=0.01, hi=30.0)
     if note_seconds > seconds:
-        raise ConfigError(f"{source}: note_seconds ({note_seconds:g}) must not exceed seconds ({seconds:g})")
-    velocities = parse_velocities(data.get("velocities", list(NSYNTH_VELOCITIES)), f"{source}: velocities")
-    raw_groups = data.get("groups")
-    if not isinstance(raw_groups, list) or not raw_groups:
-        raise ConfigError(f"{source}: needs at least one [[groups]] table with programs and pitches")
+        raise top.fail("note_seconds", f"is {note_seconds:g}, longer than seconds ({seconds:g})",
+                       f"a number up to seconds ({seconds:g})")
+    velocities = _number_set(top, "velocities", list(NSYNTH_VELOCITIES), parse_velocities)
     groups = []
-    for index, raw in enumerate(raw_groups):
-        where = f"{source}: groups[{index}]"
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"{where} must be a table with programs and pitches")
-        _refuse_unknown(raw, _GROUP_KEYS, where)
-        for key in ("programs", "pitches"):
-            if key not in raw:
-                raise ConfigError(f"{where} has no {key}; every group needs programs and pitches")
-        name = raw.get("name", f"group{index}")
-        if not isinstance(name, str):
-            raise ConfigError(f"{where}: name must be a string")
+    for index, group in enumerate(top.tables("groups", min_len=1)):
         groups.append(
             NoteGroup(
-                name=name,
-                programs=tuple(_programs(raw["programs"], f"{where}.programs")),
-                pitches=tuple(parse_pitches(raw["pitches"], f"{where}.pitches")),
-                velocities=tuple(parse_velocities(raw["velocities"], f"{where}.velocities"))
-                if "velocities" in raw
-                else tuple(velocities),
+                name=group.string("name", f"group{index}"),
+                programs=tuple(_programs(group.raw("programs", allowed=PROGRAMS),
+                                         f"{top.source}: {group.key_path('programs')}")),
+                pitches=tuple(_number_set(group, "pitches", None, parse_pitches)),
+                velocities=tuple(_number_set(group, "velocities", velocities, parse_velocities)),
             )
         )
-    return RenderRecipe(
-        soundfont=soundfont,
-        sample_rate=int(sample_rate),
-        seconds=seconds,
-        note_seconds=note_seconds,
-        groups=tuple(groups),
-    )
+        group.finish()
+    top.finish()
+    return RenderRecipe(soundfont=soundfont, sample_rate=sample_rate, seconds=seconds,
+                        note_seconds=note_seconds, groups=tuple(groups))
+
+
+def _number_set(table: TableReader, key: str, default: list[int] | None,
+                parse: Callable[[Any, str], list[int]]) -> list[int]:
+    """A set of pitches or velocities written as numbers and ranges ("24-84,96" or [48, 60])."""
+    if default is not None and not table.has(key):
+        return default
+    return parse(table.raw(key, allowed=NUMBER_SET), f"{table.source}: {table.key_path(key)}")
 
 
 def load_recipe(name_or_path: str | Path) -> RenderRecipe:
@@ -242,9 +211,5 @@ def load_recipe(name_or_path: str | Path) -> RenderRecipe:
     if not os.path.lexists(path):
         shipped = ", ".join(sorted(p.stem for p in RECIPES_DIR.glob("*.toml")))
         raise ConfigError(f"recipe {name_or_path} not found; give a TOML file or one of: {shipped}")
-    try:
-        # Bounded: a directory, FIFO, device, huge or hostile file is refused by name, never hangs.
-        data = read_toml(path, what="a recipe TOML file", error=ConfigError, raise_syntax_errors=True)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path} is not valid TOML: {err}") from None
-    return parse_recipe(data, str(path))
+    # Bounded: a directory, FIFO, device, huge or hostile file is refused by name, never hangs.
+    return _parse(load_table(path, what="a recipe TOML file", error=ConfigError))

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from device.errors import DatasetError
 from device.files import file_sha256
 from host_tools.data.audio_ops import FADE_SECONDS, envelope_qualities, fade_out, peak_normalize, to_pcm16
 from host_tools.data.gm_programs import GM_PROGRAMS
 from host_tools.data.nsynth_fields import FAMILIES, QUALITIES, SOURCES, instrument_str, note_str
 from host_tools.data.recipe import RenderRecipe
+from host_tools.errors import DatasetError
 
 SILENCE_PEAK = 1e-6  # -120 dBFS at synth gain 1: fluidsynth writes exact zeros for keys a preset lacks
 CLICK_SECONDS = 0.02  # a note audible (within 40 dB of its peak) for less than this is a click, not a note

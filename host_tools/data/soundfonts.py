@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from device.errors import DatasetError
+from host_tools.errors import DatasetError
 
 SOUNDFONT_DIRS: tuple[Path, ...] = (
     Path("/usr/share/sounds/sf2"),

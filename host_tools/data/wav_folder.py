@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from device.errors import ConfigError, DatasetError
+from device.errors import ConfigError
 from host_tools.data.audio_ops import fix_length, leading_silence_frames, peak_normalize, resample, to_mono
 from host_tools.data.nsynth_fields import hz_to_midi, midi_to_hz, parse_midi_note
 from host_tools.data.pitch_estimation import estimate_pitch
+from host_tools.errors import DatasetError
 
 AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".aif", ".aiff")
 _SHOWN = 5

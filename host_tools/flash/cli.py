@@ -12,9 +12,18 @@ import argparse
 import sys
 from typing import Any
 
+from device.cli_options import add_quiet, examples
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("flash", help="send a bundle to an instrument over SSH or USB serial")
+    parser = sub.add_parser("flash", help="send a bundle to an instrument over SSH or USB serial",
+                            description="Check a bundle here, sign it (or take its signature), send it "
+                                        "to an instrument and print the device's verdict; run again to "
+                                        "resume an interrupted transfer.",
+                            **examples("latent flash models/gan-medium.bundle --to ssh://pi@latent.local "
+                                       "--key ~/.config/latent/keys/me.key",
+                                       "latent flash models/gan-medium.bundle --to serial:///dev/ttyACM0 "
+                                       "--quiet"))
     parser.add_argument("bundle", help="bundle file to flash")
     parser.add_argument("--to", required=True, metavar="URL",
                         help="ssh://user@host[:port] or serial:///dev/ttyACM0[?baud=115200]")
@@ -30,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "already has (refused by default: rollback protection)")
     # Older versions are refused by default now; the old flag is accepted so scripts keep working.
     parser.add_argument("--refuse-older", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_quiet(parser)
     ssh = parser.add_argument_group("ssh")
     ssh.add_argument("-i", "--identity", metavar="FILE", help="ssh private key")
     ssh.add_argument("--ssh-config", metavar="FILE", help="ssh config file (ssh -F)")
@@ -79,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
     with open_bundle(bundle) as opened:
         label = f"{opened.name} v{opened.manifest['version']}"
     signature = _signature(args, bundle)
-    make_bar = _progress_bar(args.no_progress, bundle.name)
+    make_bar = _progress_bar(args.quiet, bundle.name)
     if args.to.startswith("ssh://"):
         result = _flash_ssh(args, bundle, signature, make_bar)
     elif args.to.startswith("serial:"):

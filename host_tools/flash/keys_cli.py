@@ -14,23 +14,38 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from device.cli_options import examples
+
 DEFAULT_DIR = Path("~/.config/latent/keys")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("keys", help="make signing keys and sign bundles")
+    parser = sub.add_parser("keys", help="make signing keys and sign bundles",
+                            description="Make the artist's signing keys and sign bundles with them; the "
+                                        "instrument trusts a key with `latent models trust NAME.pub`.",
+                            **examples("latent keys new me", "latent keys sign models/gan-medium.bundle "
+                                       "--key ~/.config/latent/keys/me.key"))
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    new = actions.add_parser("new", help="make a new ed25519 signing key pair")
+    new = actions.add_parser("new", help="make a new ed25519 signing key pair",
+                             description="Make a new ed25519 signing key pair: NAME.key (private, mode "
+                                         "0600) and NAME.pub in DIR.",
+                             **examples("latent keys new me"))
     new.add_argument("name", help="key name (file names NAME.key and NAME.pub)")
     new.add_argument("--dir", default=str(DEFAULT_DIR), help=f"where to put the keys (default {DEFAULT_DIR})")
     new.set_defaults(func=_new)
-    sign = actions.add_parser("sign", help="write a detached signature BUNDLE.sig")
+    sign = actions.add_parser("sign", help="write a detached signature BUNDLE.sig",
+                              description="Write a detached signature of a bundle (BUNDLE.sig beside it, "
+                                          "or --out FILE).",
+                              **examples("latent keys sign models/gan-medium.bundle "
+                                         "--key ~/.config/latent/keys/me.key"))
     sign.add_argument("bundle", help="bundle file")
     sign.add_argument("--key", required=True, metavar="KEYFILE", help="private key from `latent keys new`")
     sign.add_argument("--out", metavar="FILE", help="signature file (default: BUNDLE.sig)")
     sign.set_defaults(func=_sign)
-    kid = actions.add_parser("id", help="print the key id of a public or private key file")
-    kid.add_argument("keyfile")
+    kid = actions.add_parser("id", help="print the key id of a public or private key file",
+                             description="Print the key id of a public (.pub) or private (.key) key file.",
+                             **examples("latent keys id ~/.config/latent/keys/me.pub"))
+    kid.add_argument("keyfile", help="a .pub or .key file")
     kid.set_defaults(func=_id)
 
 

@@ -1,6 +1,6 @@
-"""`latent eval`: quality figures of a trained GAN run as JSON (host app layer, CLI).
+"""`latent gan eval`: quality figures of a trained GAN run as JSON (host app layer, CLI).
 
-    latent eval --run RUN [--data DIR] [--per-pitch 4] [--seed 0]
+    latent gan eval --run RUN [--data DIR] [--per-pitch 4] [--seed 0]      (old spelling: latent eval)
 
 Prints pitch accuracy of generated notes (within 50 cents of the conditioning pitch, over every
 trained pitch), the same for the real training notes, Frechet distances on log-mel statistics, and
@@ -13,13 +13,23 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from host_tools.gan.config import GanConfig
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("eval", help="measure a trained GAN run: pitch, Frechet, diversity, noise, "
-                                         "levels, clicks against real notes")
-    parser.add_argument("--run", required=True, help="training run directory (latent train gan --out)")
+def register(actions: argparse._SubParsersAction, name: str = "eval", listed: bool = True) -> None:
+    """Add `eval` to `latent gan`'s actions (or, unlisted, the old top-level `latent eval`)."""
+    from device.cli_options import examples
+    from device.cli_options import listed as shown_if
+
+    what = "measure a trained GAN run: pitch, Frechet, diversity, noise, levels, clicks against real notes"
+    parser = actions.add_parser(
+        name, **shown_if(what, listed),
+        description=f"{what[0].upper()}{what[1:]}; prints one JSON report on stdout.",
+        **examples("latent gan eval --run runs/tiny --per-pitch 4"))
+    parser.add_argument("--run", required=True, help="training run directory (latent gan train --out)")
     parser.add_argument("--data", help="real notes to compare with (default: the data the run trained on)")
     parser.add_argument("--per-pitch", type=int, default=4, help="notes per trained pitch (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated notes' z (default 0)")
@@ -27,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_eval)
 
 
-def real_notes(data_dir: str, cfg: dict, per_pitch: int) -> tuple:
+def real_notes(data_dir: str, cfg: GanConfig, per_pitch: int) -> tuple:
     """Up to per_pitch training notes at each trained pitch, spread over the set, cropped as trained.
 
     One note per instrument at a pitch (its first in the set's order), so the real diversity figure
@@ -70,16 +80,16 @@ def _eval(args: argparse.Namespace) -> int:
     data_dir = args.data or read_data_record(args.run)["data_dir"]
     pitches = [p for p in pitch_list(cfg) for _ in range(args.per_pitch)]
     noise = torch.Generator().manual_seed(args.seed)
-    z = torch.randn(len(pitches), cfg["model"]["latent_dim"], generator=noise)
+    z = torch.randn(len(pitches), cfg.model.latent_dim, generator=noise)
     generated = generate_audio(generator, cfg, z, pitches)
     real, real_pitches = real_notes(data_dir, cfg, args.per_pitch)
     report = {
         "run": args.run,
         "step": args.step if args.step is not None else _newest_step(RunLayout(Path(args.run))),
         "data": str(data_dir),
-        "pitches": cfg["data"]["pitches"],
+        "pitches": list(cfg.data.pitches),
         "per_pitch": args.per_pitch,
-        **evaluate(generated, pitches, real, real_pitches, cfg["audio"]["sample_rate"]),
+        **evaluate(generated, pitches, real, real_pitches, cfg.audio.sample_rate),
     }
     print(json.dumps(report, indent=2))
     return 0

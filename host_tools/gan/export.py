@@ -1,6 +1,6 @@
 """A trained generator as a small, shippable model directory (host training layer; imports torch).
 
-    latent train export --run RUN --out models/gan-medium [--step N]
+    latent gan export --run RUN --out models/gan-medium [--step N]
 
 writes
 
@@ -13,7 +13,7 @@ writes
     OUT/space/                  the run's PCA directions, when it has them
 
 OUT is a run directory to every later tool (`latent space ...`, `latent bank compile --run OUT`,
-`latent generate --run OUT`): load_generator and the compiler read the exported weights when there are
+`latent gan generate --run OUT`): load_generator and the compiler read the exported weights when there are
 no training checkpoints. It cannot be resumed (nothing to resume from); train from the recipe for that.
 """
 
@@ -25,9 +25,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from device.errors import CheckpointError, ConfigError
+from device.errors import ConfigError
 from device.files import file_sha256
-from host_tools.gan.config import architecture_hash, architecture_summary
+from host_tools.errors import CheckpointError
+from host_tools.gan.config import GanConfig, architecture_hash, architecture_summary
 
 WEIGHTS = "generator.safetensors"
 META = "generator.json"
@@ -50,7 +51,7 @@ def exported_meta(run: str | os.PathLike[str]) -> dict[str, Any] | None:
     return meta
 
 
-def load_exported_weights(run: str | os.PathLike[str], cfg: dict[str, Any], meta: dict[str, Any],
+def load_exported_weights(run: str | os.PathLike[str], cfg: GanConfig, meta: dict[str, Any],
                           device: str = "cpu") -> dict[str, Any]:
     """The exported generator's state dict; `meta` is exported_meta(run), already checked against the
     weights' sha256 (hashing them again here would read the file twice)."""
@@ -75,7 +76,7 @@ def export_model(run: str | os.PathLike[str], out: str | os.PathLike[str],
     cfg = read_run_config(run)
     found = load_checkpoint(RunLayout(run).checkpoints, cfg, step=step)
     if found is None:
-        raise CheckpointError(f"{run} has no checkpoint to export; train it first (`latent train gan`)")
+        raise CheckpointError(f"{run} has no checkpoint to export; train it first (`latent gan train`)")
     tensors, meta = found
     if out.exists() and not (out / META).is_file():
         raise ConfigError(f"--out {out} exists and is not an exported model; choose a new directory")
@@ -90,7 +91,7 @@ def export_model(run: str | os.PathLike[str], out: str | os.PathLike[str],
         "source_checkpoint_sha256": meta["sha256"], "wall_seconds": meta.get("wall_seconds"),
         "source_run": str(run.resolve()),
     }
-    (staging / "config.json").write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+    (staging / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8")
     (staging / META).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     data = read_data_record(run) if RunLayout(run).data_record.is_file() else {}
     (staging / "data.json").write_text(json.dumps(data) + "\n", encoding="utf-8")

@@ -2,7 +2,7 @@
 
 A GAN's output has no level constraint: the spectral generator predicts log-magnitudes, and a small
 error there is a large gain error. A tiny run's auditions had 120-220 full-scale samples per 1 s note
-and `latent generate` wrote notes whose float peak was 21-28x full scale, which PCM_16 writing
+and `latent gan generate` wrote notes whose float peak was 21-28x full scale, which PCM_16 writing
 clipped flat (17-36% of samples). Every tool that writes generated audio for listening therefore
 passes it through `level_notes` first:
 
@@ -17,7 +17,7 @@ tops (audible distortion that a listener would blame on the model) and a limiter
 changes the envelope, which is what one listens to when judging a GAN note. A pure gain keeps the
 note's shape exactly, so what one hears is what the generator made, only louder or softer.
 
-Measurements (grid smoothness, contact sheets, `latent eval`, the bank compile's own loudness
+Measurements (grid smoothness, contact sheets, `latent gan eval`, the bank compile's own loudness
 matching in host_tools/bank/loudness.py) use the generator's raw output; levelling is for the WAVs.
 """
 
@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from device.errors import CheckpointError, ConfigError, DatasetError
+from device.errors import ConfigError
 from host_tools.bank.loudness import to_db
+from host_tools.errors import CheckpointError, DatasetError
 
 CEILING_DBFS = -1.0
 CEILING = float(10.0 ** (CEILING_DBFS / 20.0))  # 0.891 of full scale

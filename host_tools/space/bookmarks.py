@@ -29,7 +29,7 @@ def bookmarks_path(run: str | os.PathLike[str]) -> Path:
 
 
 def seed_latent(seed: int, latent_dim: int) -> np.ndarray:
-    """The z a seed stands for everywhere in the tools (torch's generator, as `latent generate` uses)."""
+    """The z a seed stands for everywhere in the tools (torch's generator, as `latent gan generate` uses)."""
     import torch
 
     return torch.randn(1, latent_dim, generator=torch.Generator().manual_seed(seed))[0].double().numpy()

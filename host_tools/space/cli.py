@@ -19,98 +19,139 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from host_tools.gan.config import GanConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from device.cli_options import add_json, add_quiet, examples
     from host_tools.space.parsing import accept_negative_lists
 
+    run_help = "training run or exported model directory (latent gan train --out, latent gan export --out)"
     parser = sub.add_parser("space", help="latent directions, audition grids, explore, bookmarks",
                             description="Navigate a trained GAN's latent space (GANSpace directions, "
-                                        "grids, random explore, bookmarks) and measure compiled banks.")
+                                        "grids, random explore, bookmarks) and measure compiled banks.",
+                            **examples("latent space pca --run runs/medium",
+                                       "latent space grid --run models/gan-medium --axes 0,1 --pitch C4"))
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    pca = actions.add_parser("pca", help="fit PCA directions of the generator's early layer")
-    pca.add_argument("--run", required=True, help="training run directory")
+    pca = actions.add_parser("pca", help="fit PCA directions of the generator's early layer",
+                             description="Fit GANSpace PCA directions of the generator's early layer and "
+                                         "store them in the run; prints what each figure means (JSON).",
+                             **examples("latent space pca --run runs/medium --components 16"))
+    pca.add_argument("--run", required=True, help=run_help)
     pca.add_argument("--samples", type=int, default=4096, help="latent samples (default 4096)")
     pca.add_argument("--components", type=int, default=16, help="directions to keep (default 16)")
     pca.add_argument("--batch", type=int, default=256, help="samples per batch (default 256)")
-    pca.add_argument("--seed", type=int, default=0)
+    pca.add_argument("--seed", type=int, default=0, help="seed of the latent samples (default 0)")
+    add_quiet(pca)
     pca.set_defaults(func=run_pca)
 
-    grid = actions.add_parser("grid", help="render a grid along PCA directions: WAVs + contact sheet PNG")
-    grid.add_argument("--run", required=True)
+    grid = actions.add_parser("grid", help="render a grid along PCA directions: WAVs + contact sheet PNG",
+                              description="Render a grid of notes along one or two PCA directions at one "
+                                          "pitch: levelled WAVs, a contact sheet PNG and an index.",
+                              **examples("latent space grid --run models/gan-medium --axes 0,1 --range -2,2 "
+                                         "--steps 5 --pitch C4 --out grid/"))
+    grid.add_argument("--run", required=True, help=run_help)
     grid.add_argument("--axes", default="0,1", help="one or two components, e.g. 0,1")
     grid.add_argument("--range", default="-2,2", help="LOW,HIGH in standard deviations (default -2,2)")
-    grid.add_argument("--steps", type=int, default=5)
-    grid.add_argument("--pitch", type=int, help="MIDI pitch (default: the middle trained pitch)")
+    grid.add_argument("--steps", type=int, default=5, help="grid points per axis (default 5)")
+    grid.add_argument("--pitch", help="one trained pitch, e.g. 60 or C4 (default: the middle trained pitch)")
     grid.add_argument("--out", help="output directory (default RUN/space/grid_...)")
+    add_quiet(grid)
     accept_negative_lists(grid)
     grid.set_defaults(func=run_grid)
 
-    explore = actions.add_parser("explore", help="render N random points with an index to listen through")
-    explore.add_argument("--run", required=True)
+    explore = actions.add_parser("explore", help="render N random points with an index to listen through",
+                                 description="Render N random points of the latent space at one pitch, "
+                                             "with an index that gives the bookmark command of each.",
+                                 **examples("latent space explore --run models/gan-medium -n 16 --pitch A3"))
+    explore.add_argument("--run", required=True, help=run_help)
     explore.add_argument("-n", type=int, default=16, help="number of points (default 16)")
-    explore.add_argument("--pitch", type=int)
+    explore.add_argument("--pitch", help="one trained pitch, e.g. 60 or C4 (default: the middle trained "
+                                         "pitch)")
     explore.add_argument("--spread", type=float, default=1.0, help="std of the random coefficients")
-    explore.add_argument("--seed", type=int, default=0)
+    explore.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
     explore.add_argument("--out", help="output directory (default RUN/space/explore_SEED)")
+    add_quiet(explore)
     accept_negative_lists(explore)
     explore.set_defaults(func=run_explore)
 
-    mark = actions.add_parser("bookmark", help="name a latent point (coefficients, seed or raw z)")
+    mark = actions.add_parser("bookmark", help="name a latent point (coefficients, seed or raw z)",
+                              description="Name a latent point, given as PCA coefficients, a seed or a "
+                                          "raw z, for `latent bank compile --corners`.",
+                              **examples("latent space bookmark bright --run models/gan-medium "
+                                         "--coeffs 1.5,-0.5",
+                                         "latent space bookmark calm --run models/gan-medium --seed 7"))
     mark.add_argument("name")
-    mark.add_argument("--run", required=True)
+    mark.add_argument("--run", required=True, help=run_help)
     source = mark.add_mutually_exclusive_group(required=True)
     source.add_argument("--coeffs", help="coefficients in std along directions 0,1,.. e.g. 1.5,-0.5")
-    source.add_argument("--seed", type=int, help="the z this seed draws (as `latent generate --seed`)")
+    source.add_argument("--seed", type=int, help="the z this seed draws (as `latent gan generate --seed`)")
     source.add_argument("--z", help="raw z, comma separated (latent_dim values)")
     accept_negative_lists(mark)
     mark.set_defaults(func=run_bookmark)
 
-    listing = actions.add_parser("bookmarks", help="list a run's bookmarks")
-    listing.add_argument("--run", required=True)
+    listing = actions.add_parser("bookmarks", help="list a run's bookmarks",
+                                 description="List a run's bookmarks as JSON.",
+                                 **examples("latent space bookmarks --run models/gan-medium"))
+    listing.add_argument("--run", required=True, help=run_help)
     listing.set_defaults(func=run_bookmarks)
 
     describe = actions.add_parser("describe", help="JSON: how audible each PCA direction is and which "
-                                                    "spectral feature it moves; suggests a bank's two axes")
-    describe.add_argument("--run", required=True)
+                                                    "spectral feature it moves; suggests a bank's two axes",
+                                  description="Measure how audible each PCA direction is and which "
+                                              "spectral feature it moves (JSON); suggests a bank's axes.",
+                                  **examples("latent space describe --run models/gan-medium --components 0-7 "
+                                             "--pitches C3,C4,C5"))
+    describe.add_argument("--run", required=True, help=run_help)
     describe.add_argument("--components", default="0-7", help="directions to describe, e.g. 0-7 or 0,2,5")
-    describe.add_argument("--pitches", help="MIDI pitches to listen at (default: low, middle and high "
-                                            "trained pitch)")
+    describe.add_argument("--pitches", help="pitches to listen at, e.g. 48,60,72 or C3,C4,C5 (default: "
+                                            "low, middle and high trained pitch)")
     describe.add_argument("--reach", type=float, default=2.0, help="R: compare -R and +R std (default 2)")
     describe.set_defaults(func=run_describe)
 
     smooth = actions.add_parser("smoothness", help="JSON: grid-neighbour and random-pair log-mel distance "
-                                                   "(dB, as latent eval's diversity) and their ratio")
-    smooth.add_argument("--bundle", required=True)
-    smooth.add_argument("--pairs", type=int, default=256)
-    smooth.add_argument("--json", action="store_true", help="one line")
+                                                   "(dB, as latent gan eval's diversity) and their ratio",
+                                description="Measure a compiled bank: log-mel distance between grid "
+                                            "neighbours and between random pairs (dB), and their ratio.",
+                                **examples("latent space smoothness --bundle models/gan-medium.bundle "
+                                           "--json"))
+    smooth.add_argument("--bundle", required=True, help="segment-bank bundle to measure")
+    smooth.add_argument("--pairs", type=int, default=256, help="random pairs to measure (default 256)")
+    add_json(smooth, "the JSON on one line (without it: the same JSON, indented)")
     smooth.set_defaults(func=run_smoothness)
 
-    compare = actions.add_parser("compare", help="JSON: codec error of a bank against a reference bank")
-    compare.add_argument("--bundle", required=True)
-    compare.add_argument("--reference", required=True)
-    compare.add_argument("--json", action="store_true", help="one line")
+    compare = actions.add_parser("compare", help="JSON: codec error of a bank against a reference bank",
+                                 description="Measure the codec error of a bank against a reference bank "
+                                             "of the same grid (JSON), with both sizes.",
+                                 **examples("latent space compare --bundle small.bundle --reference "
+                                            "models/gan-medium.bundle"))
+    compare.add_argument("--bundle", required=True, help="bank to measure")
+    compare.add_argument("--reference", required=True, help="bank of the same grid to measure against")
+    add_json(compare, "the JSON on one line (without it: the same JSON, indented)")
     compare.set_defaults(func=run_compare)
 
 
-def progress_bar(total: int, label: str) -> Any:
+def progress_bar(total: int, label: str, quiet: bool = False) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=label, unit="note", leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc=label, unit="note", leave=False, dynamic_ncols=True, disable=quiet)
 
 
 def _print(result: dict[str, Any], one_line: bool = False) -> None:
     print(json.dumps(result) if one_line else json.dumps(result, indent=1))
 
 
-def _pitch(cfg: dict[str, Any], pitch: int | None) -> int:
+def _pitch(cfg: GanConfig, pitch: str | None) -> int:
+    from device.pitch_syntax import parse_pitch
     from host_tools.gan.config import pitch_list
     from host_tools.space.parsing import check_trained_pitches
 
     trained = pitch_list(cfg)
-    chosen = trained[len(trained) // 2] if pitch is None else pitch
+    chosen = trained[len(trained) // 2] if pitch is None else parse_pitch(pitch)
     check_trained_pitches([chosen], trained)
     return chosen
 
@@ -121,11 +162,11 @@ def run_describe(args: argparse.Namespace) -> int:
     from host_tools.gan.run_dir import load_generator
     from host_tools.space.describe import MEANING, describe_directions, suggest_axes
     from host_tools.space.directions import load_directions
-    from host_tools.space.parsing import check_trained_pitches, parse_pitches
+    from host_tools.space.parsing import check_trained_pitches, parse_indices, parse_pitches
 
     generator, cfg = load_generator(args.run)
     directions = load_directions(args.run)
-    components = parse_pitches(args.components)  # the same grammar: numbers and ranges
+    components = parse_indices(args.components, "--components")
     unknown = [k for k in components if not 0 <= k < directions.count]
     if unknown:
         raise ConfigError(f"--components {args.components}: the run has directions 0..{directions.count - 1}")
@@ -146,7 +187,7 @@ def run_pca(args: argparse.Namespace) -> int:
     from host_tools.space.directions import direction_response, fit_directions, save_directions
 
     generator, cfg = load_generator(args.run)
-    with progress_bar(2 * args.samples, "pca (2 passes)") as bar:
+    with progress_bar(2 * args.samples, "pca (2 passes)", args.quiet) as bar:
         found = fit_directions(generator, cfg, samples=args.samples, components=args.components,
                                batch=args.batch, seed=args.seed, progress=bar.update)
     response = direction_response(generator, found)
@@ -207,10 +248,10 @@ def run_grid(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     generator, cfg = load_generator(args.run)
     latents = grid.flat_latents()
-    with progress_bar(len(latents), "grid") as bar:
+    with progress_bar(len(latents), "grid", args.quiet) as bar:
         audio = render_latents(generator, cfg, latents, [pitch] * len(latents), progress=bar.update)
     levelled = level_notes(audio, level)
-    rate = int(cfg["audio"]["sample_rate"])
+    rate = int(cfg.audio.sample_rate)
     index = []
     for n, cell in enumerate(grid.cells()):
         values = {f"pc{a}": float(axis.values()[c]) for a, axis, c in zip(axes, grid.axes, cell, strict=True)}
@@ -261,7 +302,7 @@ def run_explore(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else space_dir(args.run) / f"explore_{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
     generator, cfg = load_generator(args.run)
-    with progress_bar(args.n, "explore") as bar:
+    with progress_bar(args.n, "explore", args.quiet) as bar:
         audio = render_latents(generator, cfg, latents, [pitch] * args.n, progress=bar.update)
     audio = level_notes(audio, level)
     rows = []
@@ -269,7 +310,7 @@ def run_explore(args: argparse.Namespace) -> int:
         text = ",".join(f"{c:.3f}" for c in coeffs[n])
         rows.append({"id": n, "file": f"point_{n:03d}.wav", "pitch": pitch, "coeffs": text,
                      "bookmark": f"latent space bookmark NAME --run {args.run} --coeffs={text}"})
-        write_wav(out / rows[-1]["file"], audio[n], int(cfg["audio"]["sample_rate"]))
+        write_wav(out / rows[-1]["file"], audio[n], int(cfg.audio.sample_rate))
     with open(out / "index.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -290,7 +331,7 @@ def run_bookmark(args: argparse.Namespace) -> int:
     from host_tools.space.directions import load_directions
     from host_tools.space.parsing import parse_floats
 
-    latent_dim = int(read_run_config(args.run)["model"]["latent_dim"])
+    latent_dim = int(read_run_config(args.run).model.latent_dim)
     entry: dict[str, Any]
     if args.coeffs is not None:
         coeffs = parse_floats(args.coeffs, "--coeffs", "1.5,-0.5")

@@ -1,12 +1,12 @@
 """Figures about a compiled bank (host analysis layer): how smooth its grid is and what its codec costs.
 
-Every distance here is the one log-mel distance `latent eval` uses for diversity
+Every distance here is the one log-mel distance `latent gan eval` uses for diversity
 (host_tools.gan.evaluation.log_mel_distance), so the figures read against real notes:
 
 - smoothness: the mean log-mel distance (dB) between grid neighbours (cells one step apart along one
   axis) and the mean over random pairs of distinct grid cells, at each pitch. Two questions: is the
   grid varied at all (random_pair_db, against real notes of different instruments at one pitch,
-  `latent eval`'s diversity_db_real), and is it smooth (neighbour well below random, ratio << 1)? A
+  `latent gan eval`'s diversity_db_real), and is it smooth (neighbour well below random, ratio << 1)? A
   grid whose cells all differ by 2 dB is flat however smooth its ratio.
 - codec error: the same log-mel distance, and the waveform SNR, between corresponding segments of
   two banks of one grid (e.g. mulaw8 against int16), with both file sizes.
@@ -34,7 +34,8 @@ from host_tools.gan.evaluation import (
 
 METRIC = (f"log-mel distance: RMS over frames and {DISTANCE_MELS} mel bands of the difference of two "
           f"notes' log-mel spectrograms ({DISTANCE_N_FFT}-point STFT, hop {DISTANCE_HOP}), in dB re full "
-          f"scale floored at {FLOOR_DB:.0f} dB (host_tools.gan.evaluation.log_mel_distance, as latent eval)")
+          f"scale floored at {FLOOR_DB:.0f} dB (host_tools.gan.evaluation.log_mel_distance, as "
+          "latent gan eval)")
 UNITS = {
     "neighbour_db": "dB: mean log-mel distance between grid cells one step apart along one axis",
     "random_pair_db": "dB: mean log-mel distance between random pairs of distinct grid cells (how "
@@ -59,7 +60,7 @@ def smoothness_meaning(neighbour_db: float, random_pair_db: float) -> str:
     """One line a person reads: how varied the grid is, and how smooth, with its own numbers."""
     ratio = neighbour_db / random_pair_db if random_pair_db > 0 else float("nan")
     return (f"cells one step apart differ by {neighbour_db:.1f} dB, random cells by {random_pair_db:.1f} dB "
-            f"(ratio {ratio:.2f}); the random figure says how varied the space is (compare latent eval's "
+            f"(ratio {ratio:.2f}); the random figure says how varied the space is (compare latent gan eval's "
             "diversity_db_real, real instruments at one pitch), the ratio how smooth (<< 1 is smooth)")
 
 

@@ -7,6 +7,7 @@ import argparse
 import math
 import re
 
+from device import pitch_syntax
 from device.errors import ConfigError
 
 
@@ -51,20 +52,25 @@ def parse_steps(steps: int) -> int:
     return steps
 
 
-def parse_pitches(text: str) -> list[int]:
-    """"60-67" (inclusive), "60,62,64" or "60"."""
+def parse_pitches(text: str, option: str = "--pitches") -> list[int]:
+    """Pitches in the one grammar of every `--pitches` option (device/pitch_syntax.py)."""
+    return pitch_syntax.parse_pitches(text, option)
+
+
+def parse_indices(text: str, option: str) -> list[int]:
+    """Component numbers: "0-7" (inclusive), "0,2,5" or "3", increasing."""
     try:
         if "-" in text.strip()[1:]:
             low, high = (int(part) for part in text.split("-", 1))
-            pitches = list(range(low, high + 1))
+            values = list(range(low, high + 1))
         else:
-            pitches = [int(part) for part in text.split(",")]
+            values = [int(part) for part in text.split(",")]
     except ValueError:
-        raise ConfigError(f"--pitches {text!r} is malformed; write a range like 60-67 or a list like "
-                          "60,62,64") from None
-    if not pitches or sorted(set(pitches)) != pitches:
-        raise ConfigError(f"--pitches {text!r} must name increasing MIDI notes, like 60-67")
-    return pitches
+        raise ConfigError(f"{option} {text!r} is malformed; write a range like 0-7 or a list like "
+                          "0,2,5") from None
+    if not values or sorted(set(values)) != values:
+        raise ConfigError(f"{option} {text!r} must name increasing numbers, like 0-7")
+    return values
 
 
 def check_trained_pitches(pitches: list[int], trained: list[int]) -> None:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from device.app.play import PlaySettings, Rig, StreamClock, attach_panel, build_rig
 from device.bus.pinmap import load_pin_map
@@ -17,17 +17,10 @@ PINS = load_pin_map()
 
 
 @pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    factory = MockFactory(pin_class=MockPWMPin)
-    yield factory
-    factory.reset()
-
-
-@pytest.fixture
-def rig(factory: MockFactory) -> Iterator[Rig]:
+def rig(pin_factory: MockFactory) -> Iterator[Rig]:
     clock = StreamClock(RATE)
     rig = build_rig(PlaySettings(gesture=None), clock)
-    attach_panel(rig, PlaySettings(gesture=None), pin_factory=factory)
+    attach_panel(rig, PlaySettings(gesture=None), pin_factory=pin_factory)
     original = rig.control_step
 
     def step() -> None:  # each step is 10 ms of stream time
@@ -41,29 +34,29 @@ def rig(factory: MockFactory) -> Iterator[Rig]:
     rig.close()
 
 
-def press(factory: MockFactory, gpio: int) -> None:
-    pin = factory.pin(gpio)
+def press(pin_factory: MockFactory, gpio: int) -> None:
+    pin = pin_factory.pin(gpio)
     pin.drive_low()
     pin.drive_high()
     time.sleep(0.06)  # past the buttons' debounce time
 
 
-def test_buttons_latch_freeze_cycle_presets_and_recalibrate(rig: Rig, factory: MockFactory) -> None:
+def test_buttons_latch_freeze_cycle_presets_and_recalibrate(rig: Rig, pin_factory: MockFactory) -> None:
     rig.control_step()
     assert rig.instrument.latest_state.params.get("freeze") is False
-    press(factory, PINS.buttons.freeze)
+    press(pin_factory, PINS.buttons.freeze)
     rig.control_step()
     assert rig.instrument.latest_state.params["freeze"] is True
-    press(factory, PINS.buttons.freeze)
+    press(pin_factory, PINS.buttons.freeze)
     rig.control_step()
     assert rig.instrument.latest_state.params["freeze"] is False
 
     first = rig.mapper.preset
-    press(factory, PINS.buttons.preset)
+    press(pin_factory, PINS.buttons.preset)
     rig.control_step()
     assert rig.mapper.preset != first
 
-    press(factory, PINS.buttons.recalibrate)
+    press(pin_factory, PINS.buttons.recalibrate)
     assert rig.mapper.calibrating
 
 

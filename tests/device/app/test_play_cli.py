@@ -123,7 +123,7 @@ def test_realtime_is_passed_on_to_the_live_threads(monkeypatch: pytest.MonkeyPat
 def test_a_store_plays_its_active_bundle_into_a_file(tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     from device.app.play import SHIPPED_BUNDLE
-    from device.app.swap_bench import DEFAULT_BUNDLES
+    from device.bench.swap_bench import DEFAULT_BUNDLES
     from device.store.store import InstallOptions, ModelStore
 
     store = ModelStore(tmp_path / "store")

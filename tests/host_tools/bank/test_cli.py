@@ -74,9 +74,11 @@ def test_without_a_recipe_the_defaults_apply(tmp_path: Path) -> None:
     ("extra", "message"),
     [
         (["--grid", "3by3"], "--grid '3by3' is malformed; write it like 5x5"),
-        (["--pitches", "36-84"], "--pitches '36-84' is malformed; write it like 36:84:6"),
-        (["--codec", "flac"], "recipe key codec = 'flac' (sample codec of the bundle): must be one of"),
-        (["--pitches", "36:84:5"], "recipe key pitches.step = 5"),
+        (["--pitches", "36,40,50"], "--pitches: 36, 40, 50 are not evenly spaced"),
+        (["--pitches", "H4"], "--pitches: 'H4' is not a pitch; write MIDI numbers (60)"),
+        (["--codec", "flac"],
+         "codec (sample codec of the bundle): is 'flac', not a known name; allowed: int16"),
+        (["--pitches", "36:84:5"], "pitches.step = 5: "),
     ],
 )
 def test_bad_options_exit_1_with_the_reason(tmp_path: Path, recipe_file: Path, extra: list[str],
@@ -92,10 +94,11 @@ def test_bad_recipe_keys_are_named(tmp_path: Path, capsys: pytest.CaptureFixture
     recipe = tmp_path / "typo.toml"
     recipe.write_text(SMALL_TOML + "[level]\nloudness = -20\n")
     assert main(["bank", "additive", "--recipe", str(recipe), "--out", str(tmp_path / "x.bundle")]) == 1
-    assert "unknown recipe key(s) level.loudness" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "typo.toml: level.loudness: unknown key; allowed in [level]: loudness_db" in err
     assert main(["bank", "additive", "--recipe", str(tmp_path / "nope.toml"), "--out",
                  str(tmp_path / "x.bundle")]) == 1
-    assert "nope.toml does not exist" in capsys.readouterr().err
+    assert "nope.toml: recipe file does not exist" in capsys.readouterr().err
 
 
 def test_the_latent_command_finds_bank_through_its_entry_point(tmp_path: Path, recipe_file: Path) -> None:

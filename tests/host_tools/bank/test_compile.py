@@ -38,7 +38,7 @@ def test_compile_writes_a_bank_the_device_reads_and_plays(pca_run: Path, tmp_pat
     out = tmp_path / "bank.bundle"
     assert main(["bank", "compile", "--run", str(pca_run), "--pca-axes", "0,1", "--range", "-1.5,2",
                  "--steps", "2", "--pitches", "60,62", "--seconds", "0.1", "--offset", "0.05",
-                 "--codec", "mulaw8", "--batch", "3", "--out", str(out), "--no-progress"]) == 0
+                 "--codec", "mulaw8", "--batch", "3", "--out", str(out), "--quiet"]) == 0
     report = json.loads(capsys.readouterr().out.split("\nwrote ")[0])
     assert report["segments"] == 8 and report["batches_generated"] == 3
     assert report["bytes"] == out.stat().st_size
@@ -75,7 +75,7 @@ def test_window_keeps_the_chosen_part_of_each_note(pca_run: Path, tmp_path: Path
     bank = load_segment_bank(out)
     try:
         got = bank.segment((1, 0), 1)
-        want = level_segments(whole[None, 800:2400], cfg["audio"]["sample_rate"])[0]  # one gain
+        want = level_segments(whole[None, 800:2400], cfg.audio.sample_rate)[0]  # one gain
         np.testing.assert_allclose(got, want, atol=2.0 / 32767 * np.abs(want).max())
     finally:
         bank.bundle.close()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from device.errors import DatasetError
 from host_tools.data.recipe import RenderRecipe, parse_recipe
 from host_tools.data.render import RenderReport, render_dataset
 from host_tools.data.soundfonts import INSTALL_HINT, soundfont_candidates
+from host_tools.errors import DatasetError
 
 # The fonts these tests were checked against, smallest first (TimGM6mb loads in 30 ms, FluidR3_GM 350 ms).
 TEST_SOUNDFONTS = ("TimGM6mb.sf2", "FluidR3_GM.sf2")

@@ -33,7 +33,7 @@ def test_render_writes_a_set_that_the_loader_reads(
                 "90",
                 "--seconds",
                 "1",
-                "--rate",
+                "--sample-rate",
                 "22050",
                 "--out",
                 str(out),

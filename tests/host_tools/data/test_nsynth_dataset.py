@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from device.errors import ConfigError, DatasetError, InstrumentError
+from device.errors import ConfigError, InstrumentError
 from host_tools.data.nsynth_dataset import NSynthDataset
+from host_tools.errors import DatasetError
 
 from .nsynth_layout import tone, write_nsynth_dir
 

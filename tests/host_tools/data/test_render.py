@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from device.errors import DatasetError
 from host_tools.data.audio_ops import PEAK_TARGET
 from host_tools.data.gm_programs import GM_PROGRAMS
 from host_tools.data.nsynth_fields import ALL_FIELDS, FAMILIES, QUALITIES, SOURCES
 from host_tools.data.recipe import parse_recipe
 from host_tools.data.render import RenderReport, classify_render, render_dataset
+from host_tools.errors import DatasetError
 
 from .conftest import SILENT_NOTE, SMALL_PITCHES, SMALL_PROGRAMS, small_recipe
 from .spectral_pitch import dominant_midi_pitch

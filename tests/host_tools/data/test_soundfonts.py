@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from device.errors import DatasetError
 from host_tools.data.soundfonts import find_soundfont, resolve_soundfont, soundfont_candidates
+from host_tools.errors import DatasetError
 
 
 def test_the_best_installed_font_wins_and_links_count_once(tmp_path: Path):

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from device.errors import ConfigError, DatasetError
+from device.errors import ConfigError
 from host_tools.data.audio_ops import PEAK_TARGET
 from host_tools.data.fluid_renderer import FluidNoteRenderer
 from host_tools.data.wav_folder import WavFolderSource
+from host_tools.errors import DatasetError
 
 
 def harmonic_tone(pitch: int, seconds: float, rate: int, lead_silence: float = 0.0) -> np.ndarray:

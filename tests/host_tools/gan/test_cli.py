@@ -1,4 +1,5 @@
-"""`latent train gan`, `latent generate`, `latent eval` as a person runs them, bad input included."""
+"""`latent gan train`, `latent gan generate`, `latent gan eval` as a person runs them, bad input included
+(the old spellings `latent train gan`, `latent generate`, `latent eval`: tests/device/test_cli.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from .micro import micro_overrides, write_micro_dataset
 
 
 def _train(data: Path, out: Path, *extra: str, **changes: object) -> int:
-    return main(["train", "gan", "--data", str(data), "--config", "tiny", "--out", str(out), "--quiet",
+    return main(["gan", "train", "--data", str(data), "--config", "tiny", "--out", str(out), "--quiet",
                  *micro_overrides(**changes), *extra])
 
 
@@ -35,11 +36,12 @@ def trained(micro_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_generate_writes_one_note_at_the_run_rate(trained: Path, tmp_path: Path) -> None:
     out = tmp_path / "note.wav"
-    assert main(["generate", "--run", str(trained), "--pitch", "61", "--seed", "3", "--out", str(out)]) == 0
+    assert main(["gan", "generate", "--run", str(trained), "--pitch", "61", "--seed", "3",
+                 "--out", str(out)]) == 0
     audio, rate = soundfile.read(out)
     assert rate == 16000 and audio.shape == (4000,)
     np.save(tmp_path / "z.npy", np.ones(8, dtype=np.float32))
-    assert main(["generate", "--run", str(trained), "--pitch", "61", "--z", str(tmp_path / "z.npy"),
+    assert main(["gan", "generate", "--run", str(trained), "--pitch", "61", "--z", str(tmp_path / "z.npy"),
                  "--out", str(tmp_path / "z.wav")]) == 0
     assert soundfile.info(str(tmp_path / "z.wav")).frames == 4000
 
@@ -59,7 +61,7 @@ def test_generate_levels_the_note_like_the_training_notes_and_never_clips(
     for gain in (1.0, 25.0):  # as the model made it, and a model whose output is 25x too loud
         monkeypatch.setattr(run_dir, "generate_audio", lambda *a, gain=gain: gain * real(*a))
         out = tmp_path / f"x{gain:g}.wav"
-        assert main(["generate", "--run", str(trained), "--pitch", "61", "--out", str(out)]) == 0
+        assert main(["gan", "generate", "--run", str(trained), "--pitch", "61", "--out", str(out)]) == 0
         audio = soundfile.read(out)[0]
         peak = float(np.max(np.abs(audio)))
         assert peak <= CEILING + 1 / 32768 and not np.any(np.abs(audio) >= 32767 / 32768)
@@ -70,16 +72,17 @@ def test_generate_levels_the_note_like_the_training_notes_and_never_clips(
 
 
 def test_generate_refuses_an_untrained_pitch_and_a_wrong_z(trained: Path, tmp_path: Path, capsys) -> None:
-    assert main(["generate", "--run", str(trained), "--pitch", "70", "--out", str(tmp_path / "x.wav")]) == 1
+    assert main(["gan", "generate", "--run", str(trained), "--pitch", "70",
+                 "--out", str(tmp_path / "x.wav")]) == 1
     assert "pitch 70 was not trained" in capsys.readouterr().err
     np.save(tmp_path / "z.npy", np.ones(5))
-    assert main(["generate", "--run", str(trained), "--pitch", "60", "--z", str(tmp_path / "z.npy"),
+    assert main(["gan", "generate", "--run", str(trained), "--pitch", "60", "--z", str(tmp_path / "z.npy"),
                  "--out", str(tmp_path / "x.wav")]) == 1
     assert "needs 8 finite floats" in capsys.readouterr().err
 
 
 def test_eval_prints_the_quality_figures_as_json(trained: Path, capsys) -> None:
-    assert main(["eval", "--run", str(trained), "--per-pitch", "2"]) == 0
+    assert main(["gan", "eval", "--run", str(trained), "--per-pitch", "2"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {"pitch_accuracy", "pitch_accuracy_real", "frechet_log_mel", "frechet_log_mel_real_halves",
             "unvoiced_generated", "step"} <= report.keys()
@@ -130,7 +133,8 @@ def test_a_checkpoint_whose_config_was_swapped_is_refused(trained: Path, tmp_pat
     config = json.loads(RunLayout(trained).config.read_text())
     config["model"]["latent_dim"] = 16
     (copy / "config.json").write_text(json.dumps(config))
-    assert main(["generate", "--run", str(copy), "--pitch", "60", "--out", str(tmp_path / "x.wav")]) == 1
+    assert main(["gan", "generate", "--run", str(copy), "--pitch", "60",
+                 "--out", str(tmp_path / "x.wav")]) == 1
     assert "trained with another architecture" in capsys.readouterr().err
 
 
@@ -154,6 +158,6 @@ def test_ctrl_c_finishes_the_step_saves_and_resume_continues(tmp_path: Path) -> 
     assert summary["interrupted"] and "--resume" in err
     saved = list_checkpoints(RunLayout(run).checkpoints)
     assert [p.name for p in saved] == [f"step_{summary['step']:08d}.json"]
-    assert main(["train", "gan", "--data", str(data), "--out", str(run), "--resume", "--quiet",
+    assert main(["gan", "train", "--data", str(data), "--out", str(run), "--resume", "--quiet",
                  "--steps", str(summary["step"] + 1)]) == 0
     assert list_checkpoints(RunLayout(run).checkpoints)[-1].name == f"step_{summary['step'] + 1:08d}.json"

@@ -1,4 +1,4 @@
-"""`latent train export`: a run's generator as a small model directory every later tool reads."""
+"""`latent gan export`: a run's generator as a small model directory every later tool reads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from device.cli import main
-from device.errors import CheckpointError, ConfigError
+from device.errors import ConfigError
+from host_tools.errors import CheckpointError
 from host_tools.gan.export import export_model
 from host_tools.gan.run_dir import generate_audio, load_generator
 from host_tools.gan.trainer import GanTrainer
@@ -26,7 +27,7 @@ def ddsp_run(micro_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 def test_an_exported_model_generates_exactly_what_the_run_does(ddsp_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "model"
-    assert main(["train", "export", "--run", str(ddsp_run), "--out", str(out)]) == 0
+    assert main(["gan", "export", "--run", str(ddsp_run), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "config.json", "data.json", "generator.json", "generator.safetensors", "space"]
     assert json.loads((out / "generator.json").read_text())["step"] == 2
@@ -36,12 +37,12 @@ def test_an_exported_model_generates_exactly_what_the_run_does(ddsp_run: Path, t
     generator, cfg = load_generator(out)
     assert (generate_audio(generator, cfg, z, [60, 62]) == from_run).all()
     # exporting again replaces the model directory, nothing else
-    assert main(["train", "export", "--run", str(ddsp_run), "--out", str(out)]) == 0
+    assert main(["gan", "export", "--run", str(ddsp_run), "--out", str(out)]) == 0
 
 
 def test_a_damaged_export_is_refused_by_name(ddsp_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "model"
-    main(["train", "export", "--run", str(ddsp_run), "--out", str(out)])
+    main(["gan", "export", "--run", str(ddsp_run), "--out", str(out)])
     weights = out / "generator.safetensors"
     weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
     with pytest.raises(CheckpointError, match="damaged"):
@@ -53,5 +54,5 @@ def test_export_refuses_to_replace_a_directory_that_is_not_a_model(ddsp_run: Pat
     (tmp_path / "mine" / "keep.txt").write_text("precious")
     with pytest.raises(ConfigError, match="not an exported model"):
         export_model(ddsp_run, tmp_path / "mine")
-    assert main(["train", "export", "--run", str(ddsp_run), "--out", str(tmp_path / "mine")]) != 0
+    assert main(["gan", "export", "--run", str(ddsp_run), "--out", str(tmp_path / "mine")]) != 0
     assert (tmp_path / "mine" / "keep.txt").read_text() == "precious"

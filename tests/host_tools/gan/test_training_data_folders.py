@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from device.errors import DatasetError
+from host_tools.errors import DatasetError
 from host_tools.gan.config import note_samples
 from host_tools.gan.eval_cli import real_notes
 from host_tools.gan.run_dir import RunLayout
