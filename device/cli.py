@@ -35,6 +35,7 @@ from device.errors import InstrumentError
 
 DEVICE_COMMANDS = (
     "device.app.play_cli",
+    "device.app.status_cli",
     "device.bundle.cli",
     "device.bench.cli",
     "device.store.cli",

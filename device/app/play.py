@@ -9,6 +9,7 @@ run takes well under 5 seconds.
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
@@ -58,6 +59,7 @@ class PlaySettings:
     render_ahead_frames: int = 256
     # The engine's output limiter: no sample leaves the engine louder than this (dBFS, <= 0).
     ceiling_dbfs: float = DEFAULT_CEILING_DBFS
+    status_file: Path | None = None  # live: where `latent status` finds what the instrument is doing
 
     @property
     def ceiling(self) -> float:
@@ -213,6 +215,7 @@ def play_live(settings: PlaySettings, seconds: float | None,
     """
     from device.app.sd_notify import SystemdNotifier
     from device.app.service_health import ServiceHealth, read_counters
+    from device.app.status_file import StatusReporter
     from device.app.supervisor import CHECK_PERIOD_S, Supervisor
     from device.errors import AudioDeviceLostError
 
@@ -230,6 +233,26 @@ def play_live(settings: PlaySettings, seconds: float | None,
         notifier = SystemdNotifier()
         health = ServiceHealth(notifier, lambda: read_counters(output, supervisor.control, rig.engine),
                                report=report)
+        started_at = time.monotonic()
+
+        def snapshot() -> dict[str, Any]:
+            stats = output.stats.as_dict()
+            sensors = rig.sensors.status() if hasattr(rig.sensors, "status") else None
+            return {
+                "pid": os.getpid(), "mode": "play", "uptime_s": round(time.monotonic() - started_at, 1),
+                "model": rig.bundle_path.name,
+                "audio": {key: stats.get(key) for key in ("blocks", "underruns", "errors", "device_lost")},
+                "sensors": {"chips": [{"name": chip.name, "connected": chip.connected,
+                                       "failed_reads": chip.failed_reads} for chip in sensors.chips]
+                            if sensors is not None else []},
+                "control": {"polls": supervisor.control.polls, "errors": supervisor.control.errors},
+                "health": {"problem": health.problem, "watchdog_pings": health.pings},
+                "limiter": {"limited_samples": rig.engine.limited_samples,
+                            "nonfinite_samples": rig.engine.nonfinite_samples},
+            }
+
+        status = (StatusReporter(settings.status_file, snapshot, report=report)
+                  if settings.status_file is not None else None)
         control.start()
         previous = signal.getsignal(signal.SIGTERM)
         if threading.current_thread() is threading.main_thread():
@@ -254,6 +277,8 @@ def play_live(settings: PlaySettings, seconds: float | None,
                 stop.wait(CHECK_PERIOD_S if left is None else min(CHECK_PERIOD_S, left))
                 supervisor.check()
                 health.tick(time.monotonic())
+                if status is not None:
+                    status.tick(time.monotonic())
         except KeyboardInterrupt:
             pass
         except AudioDeviceLostError as lost:

@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(default 256 = 5.3 ms at 48 kHz): more survives a busier machine, less "
                              "answers the hands sooner")
     parser.add_argument("--seed", type=int, default=0, help="random seed of engine and simulation")
+    parser.add_argument("--status-file", type=Path, metavar="PATH",
+                        help="live: keep the instrument's status in this JSON file, rewritten every "
+                             "2 s, for `latent status` (the service uses /run/latent/status.json)")
     parser.add_argument("--ceiling", type=float, default=DEFAULT_CEILING_DBFS, metavar="DBFS",
                         help="output limiter ceiling in dBFS: no sample leaves the engine louder, whatever "
                              f"the bundle or the controls do ({MIN_CEILING_DBFS:g}..0, default "
@@ -81,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
                             device=args.device, channels=args.channels, map_file=args.map_file,
                             pins_file=args.pins_file, seed=args.seed, store=args.store,
                             realtime=args.realtime, render_ahead_frames=args.render_ahead,
-                            ceiling_dbfs=args.ceiling)
+                            ceiling_dbfs=args.ceiling, status_file=args.status_file)
     try:
         play(settings, report_to_stderr)
     except AudioDeviceLostError as err:

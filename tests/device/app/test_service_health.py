@@ -14,6 +14,7 @@ import pytest
 
 from device.app.sd_notify import SystemdNotifier
 from device.app.service_health import Counters, ServiceHealth
+from device.app.status_file import read_status
 
 
 @pytest.fixture
@@ -147,8 +148,13 @@ def test_latent_play_live_tells_systemd_it_is_ready_and_earns_its_pings(
     messages: list[dict[str, str]] = []
     reading = threading.Thread(target=lambda: messages.extend(_messages(sock, wait=2.0)), daemon=True)
     reading.start()  # as systemd does: read while it plays
-    stats = play_live(PlaySettings(device=DUMMY_DEVICE, block_frames=64, sample_rate=48000), 3.0, print)
+    status_file = Path(path).with_name("status.json")
+    stats = play_live(PlaySettings(device=DUMMY_DEVICE, block_frames=64, sample_rate=48000,
+                                   status_file=status_file), 3.0, print)
     reading.join(timeout=10)
+    status = read_status(status_file)  # written while it played, every 2 s
+    assert status["audio"]["blocks"] > 0 and status["health"]["problem"] is None
+    assert status["model"] and status["control"]["polls"] > 0
     assert messages[0]["READY"] == "1" and messages[0]["STATUS"].startswith("playing ")
     pings = [m for m in messages if m.get("WATCHDOG") == "1"]
     assert len(pings) >= 5 and stats["watchdog_pings"] == len(pings)
