@@ -42,6 +42,7 @@ DEVICE_COMMANDS = (
     "device.store.install_cli",
     "device.flash.serve_cli",
     "device.mapping.cli",
+    "device.app.selftest_cli",
 )
 HOST_COMMANDS_GROUP = "latent.commands"
 HOST_ALIASES_GROUP = "latent.command_aliases"
