@@ -12,17 +12,8 @@ HASH_CHUNK = 1024 * 1024
 
 def file_sha256(path: str | os.PathLike[str], limit: int | None = None) -> str:
     """sha256 of a file, or of its first `limit` bytes, read in chunks (any size, bounded memory)."""
-    digest = hashlib.sha256()
-    remaining = limit
     with open(path, "rb") as f:
-        while remaining is None or remaining > 0:
-            chunk = f.read(HASH_CHUNK if remaining is None else min(HASH_CHUNK, remaining))
-            if not chunk:
-                break
-            digest.update(chunk)
-            if remaining is not None:
-                remaining -= len(chunk)
-    return digest.hexdigest()
+        return stream_sha256(f, limit)[0]
 
 
 def stream_sha256(f: BinaryIO, limit: int | None = None) -> tuple[str, int]:

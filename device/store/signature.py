@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from device.errors import SignatureError
-from device.files import HASH_CHUNK
+from device.files import stream_sha256
 from device.safe_read import loads_json, open_regular, read_bytes
 
 SIGNATURE_FORMAT = "latent-bundle-signature-v2"
@@ -108,22 +108,17 @@ def hash_bundle(bundle: Path, max_bytes: int | None = None) -> tuple[str, int]:
     actually read, so a file that changes meanwhile cannot pair one size with another's hash.
     """
     fd, st = open_regular(bundle, what="a bundle file", error=SignatureError)
-    try:
+    with os.fdopen(fd, "rb") as f:
         if max_bytes is not None and st.st_size > max_bytes:
             raise SignatureError(f"{bundle}: {st.st_size} bytes is over the limit of {max_bytes} bytes "
                                  "per bundle")
-        digest, size = hashlib.sha256(), 0
-        while chunk := os.read(fd, HASH_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            if max_bytes is not None and size > max_bytes:
-                raise SignatureError(f"{bundle}: grew past the limit of {max_bytes} bytes while it "
-                                     "was read")
-    except OSError as bad:
-        raise SignatureError(f"{bundle}: cannot read the bundle: {bad.strerror or bad}") from None
-    finally:
-        os.close(fd)
-    return digest.hexdigest(), size
+        try:
+            sha256, size = stream_sha256(f, None if max_bytes is None else max_bytes + 1)
+        except OSError as bad:
+            raise SignatureError(f"{bundle}: cannot read the bundle: {bad.strerror or bad}") from None
+    if max_bytes is not None and size > max_bytes:
+        raise SignatureError(f"{bundle}: grew past the limit of {max_bytes} bytes while it was read")
+    return sha256, size
 
 
 def _message(sha256: str, size: int) -> bytes:
