@@ -40,6 +40,15 @@ def add_quiet(parser: argparse.ArgumentParser, help: str = "no progress bar") ->
                         help=argparse.SUPPRESS)
 
 
+def add_allow_older(parser: argparse.ArgumentParser,
+                    help: str = "accept a lower version of a bundle name already installed (refused by "
+                                "default: rollback protection)") -> None:
+    """`--allow-older` (dest `allow_older`). Older versions are refused by default now; the old
+    `--refuse-older` (what is now the default) is accepted, not shown, so scripts keep working."""
+    parser.add_argument("--allow-older", action="store_true", help=help)
+    parser.add_argument("--refuse-older", action="store_true", help=argparse.SUPPRESS)
+
+
 def add_sample_rate(parser: argparse.ArgumentParser, help: str, default: int | None = None) -> None:
     """`--sample-rate HZ` (dest `sample_rate`), with the old `--rate` kept working but not shown."""
     parser.add_argument("--sample-rate", type=int, default=default, metavar="HZ", help=help)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from device.cli_options import examples
+from device.cli_options import add_allow_older, examples
 from device.store.cli import add_store_argument
 
 
@@ -20,11 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--baud", type=int, default=115200, help="baud rate (ignored by USB CDC links)")
     parser.add_argument("--allow-unsigned", action="store_true",
                         help="accept bundles without a signature (for tinkering; off by default)")
-    parser.add_argument("--allow-older", action="store_true",
-                        help="accept a lower version of a bundle name already installed (refused by "
-                             "default: rollback protection)")
-    # Older versions are refused by default now; the old flag is accepted so scripts keep working.
-    parser.add_argument("--refuse-older", action="store_true", help=argparse.SUPPRESS)
+    add_allow_older(parser)
     parser.add_argument("--no-activate", action="store_true", help="store received bundles without "
                                                                   "activating them")
     parser.add_argument("--session-timeout", type=float, default=30.0, metavar="S",

@@ -23,7 +23,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from device.cli_options import add_json, examples
+from device.cli_options import add_allow_older, add_json, examples
 from device.errors import StoreError
 from device.store.cli import add_store_argument, guarded, open_store, shown
 
@@ -57,11 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="accept a bundle without signature (for tinkering; a bad signature is "
                              "still refused)")
     parser.add_argument("--no-activate", action="store_true", help="store it but keep the active bundle")
-    parser.add_argument("--allow-older", action="store_true",
-                        help="accept a lower version of a bundle name already installed (refused by "
-                             "default: rollback protection)")
-    # Older versions are refused by default now; the old flag is accepted so scripts keep working.
-    parser.add_argument("--refuse-older", action="store_true", help=argparse.SUPPRESS)
+    add_allow_older(parser)
     add_json(parser, "print the result as one JSON line on stdout, nothing else")
     add_store_argument(parser)
     parser.set_defaults(func=guarded(_run))

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from device.cli_options import add_quiet, examples
+from device.cli_options import add_allow_older, add_quiet, examples
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,11 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="ssh only: let the device's install accept an unsigned bundle (a serial "
                              "device decides this with its own `latent serve --allow-unsigned`)")
     parser.add_argument("--no-activate", action="store_true", help="ssh only: store without activating")
-    parser.add_argument("--allow-older", action="store_true",
-                        help="ssh only: let the device install a lower version of a bundle name it "
-                             "already has (refused by default: rollback protection)")
-    # Older versions are refused by default now; the old flag is accepted so scripts keep working.
-    parser.add_argument("--refuse-older", action="store_true", help=argparse.SUPPRESS)
+    add_allow_older(parser, "ssh only: let the device install a lower version of a bundle name it "
+                            "already has (refused by default: rollback protection)")
     add_quiet(parser)
     ssh = parser.add_argument_group("ssh")
     ssh.add_argument("-i", "--identity", metavar="FILE", help="ssh private key")
@@ -92,9 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.to.startswith("ssh://"):
         result = _flash_ssh(args, bundle, signature, make_bar)
     elif args.to.startswith("serial:"):
-        ssh_only = [flag for flag, on in (("--allow-unsigned", args.allow_unsigned),
-                                          ("--no-activate", args.no_activate),
-                                          ("--allow-older", args.allow_older)) if on]
+        ssh_only = _install_flags(args)
         if ssh_only:
             raise FlashError(f"{', '.join(ssh_only)}: a serial device decides this itself; start "
                              f"`latent serve --serial DEV {' '.join(ssh_only)}` on it instead")
@@ -108,6 +103,13 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _install_flags(args: argparse.Namespace) -> list[str]:
+    """The device-side install options given, as `latent install` spells them."""
+    return [flag for flag, on in (("--allow-unsigned", args.allow_unsigned),
+                                  ("--no-activate", args.no_activate),
+                                  ("--allow-older", args.allow_older)) if on]
+
+
 def _flash_ssh(args, bundle, signature, make_bar) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     import hashlib
     import mmap
@@ -117,9 +119,7 @@ def _flash_ssh(args, bundle, signature, make_bar) -> dict[str, Any]:  # type: ig
     transport = SshTransport(SshTarget.parse(args.to), SshOptions(
         identity=args.identity, config=args.ssh_config, options=tuple(args.ssh_option),
         remote_latent=args.remote_latent, remote_store=args.remote_store))
-    flags = [flag for flag, on in (("--allow-unsigned", args.allow_unsigned),
-                                   ("--no-activate", args.no_activate),
-                                   ("--allow-older", args.allow_older)) if on]
+    flags = _install_flags(args)
     bars = []
 
     def progress_factory(start: int, total: int):  # type: ignore[no-untyped-def]
