@@ -9,6 +9,11 @@ pitches or window) starts afresh. The bank is written under a staging name throu
 writer, reloaded through the device reader and played through the device's granular engine; only
 then is it moved onto the output path, so a partial or failing bank is never where a bundle is expected.
 Every segment is levelled to one loudness first (`level_segments`).
+
+With a bend recipe (host_tools/bend/) the bend amount becomes the grid's last axis: every latent point
+of the PCA or corner grid is generated through the bent generator at each amount of the recipe's range,
+so a sensor on that axis bends the model live on the device without the device running it. The recipe
+and what it resolved to (channels, cluster name) are stored in the bundle's config and provenance.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from host_tools.gan.levelling import CEILING_DBFS  # no sample above this, as ev
 from host_tools.space.grids import LatentGrid
 
 if TYPE_CHECKING:
+    from host_tools.bend.plan import BendPlan
     from host_tools.gan.config import GanConfig
 
 TOOL_NAME = "latent bank compile"
@@ -52,6 +58,8 @@ class CompileRequest:
     codec: str
     out: Path
     batch: int
+    bend: BendPlan | None = None        # the bend on the grid's last axis, if any
+    amounts: np.ndarray | None = None   # (cells,) bend amount of each grid cell, row-major
 
     @property
     def work_dir(self) -> Path:
@@ -66,6 +74,9 @@ class CompileRequest:
         digest = hashlib.sha256()
         digest.update(json.dumps([self.checkpoint, self.pitches, list(self.window), self.batch]).encode())
         digest.update(np.ascontiguousarray(self.grid.latents, dtype=np.float64).tobytes())
+        if self.bend is not None and self.amounts is not None:
+            digest.update(json.dumps(self.bend.describe(), sort_keys=True).encode())
+            digest.update(np.ascontiguousarray(self.amounts, dtype=np.float64).tobytes())
         return digest.hexdigest()
 
 
@@ -116,8 +127,10 @@ def plan_compile(
     pca_axes: list[int] | str | None = None, value_range: tuple[float, float] | str = (-2.0, 2.0),
     steps: int = 5, corners: list[str] | None = None, seconds: float | None = None, offset: float = 0.0,
     codec: str = "int16", batch: int = 32, axis_names: list[tuple[str, str]] | None = None,
+    bend: str | os.PathLike[str] | None = None,
 ) -> CompileRequest:
-    """Check the whole job and resolve its grid; ConfigError before anything is generated."""
+    """Check the whole job and resolve its grid; ConfigError before anything is generated.
+    `bend`: a bend recipe file whose amount range becomes the grid's last axis."""
     from host_tools.gan.config import note_samples, pitch_list
     from host_tools.gan.run_dir import read_run_config
     from host_tools.space.directions import load_directions
@@ -151,6 +164,15 @@ def plan_compile(
             raise ConfigError(f"--axis-names names {len(axis_names)} axes but --pca-axes chooses {len(axes)}")
         grid = pca_grid(directions, axes, float(low), float(high), steps, axis_names)
     check_trained_pitches(pitches, pitch_list(cfg))
+    plan, amounts = None, None
+    if bend is not None:
+        from host_tools.bend.recipe import load_bend
+
+        recipe = load_bend(bend)
+        if len(grid.axes) >= 3:
+            raise ConfigError(f"--bend adds an axis to {len(grid.axes)} latent axes; a bank has at most 3 "
+                              "axes, so choose at most 2 with --pca-axes")
+        grid, plan, amounts = _bent_grid(run, grid, recipe, steps)
     rate, length = int(cfg.audio.sample_rate), note_samples(cfg)
     first = round(offset * rate)
     end = length if seconds is None else first + round(seconds * rate)
@@ -159,7 +181,23 @@ def plan_compile(
                           f"{length / rate:.3f} s notes; keep offset >= 0 and offset + seconds <= "
                           f"{length / rate:.3f}")
     return CompileRequest(run=run, checkpoint=_newest_checkpoint(run), cfg=cfg, grid=grid, pitches=pitches,
-                          window=(first, end), codec=codec, out=out, batch=batch)
+                          window=(first, end), codec=codec, out=out, batch=batch, bend=plan, amounts=amounts)
+
+
+def _bent_grid(run: Path, grid: LatentGrid, recipe: Any, steps: int
+               ) -> tuple[LatentGrid, BendPlan, np.ndarray]:
+    """The grid with the bend amount as one more (last) axis: each latent point repeated per amount."""
+    from host_tools.bend.plan import resolve_bend
+    from host_tools.gan.run_dir import load_generator
+
+    generator, _ = load_generator(run)
+    plan = resolve_bend(recipe, generator, run)  # unknown layer, cluster or channel: refused here
+    values = plan.amounts(steps)
+    latents = np.repeat(grid.latents[..., None, :], steps, axis=-2)
+    amounts = np.broadcast_to(values, (*grid.shape, steps)).reshape(-1).copy()
+    bent = LatentGrid([*grid.axes, plan.axis(steps)], latents, {
+        **grid.description, "bend": {**plan.describe(), "amounts": values.tolist(), "axis": len(grid.axes)}})
+    return bent, plan, amounts
 
 
 class _WorkDir:
@@ -200,9 +238,10 @@ class _WorkDir:
 def _generate(request: CompileRequest, generator: Any, work: _WorkDir, progress: bool,
               after_batch: Callable[[int], None] | None) -> tuple[np.ndarray, int, int, float]:
     """All segments (*grid, pitches, frames) and (batches generated, reused, seconds generating)."""
-    from host_tools.space.render import render_latents
+    from host_tools.bend.audition import render_audition
 
     latents = request.grid.flat_latents()
+    amounts = request.amounts if request.amounts is not None else np.zeros(len(latents))
     n_pitches = len(request.pitches)
     total = request.segment_count
     first, end = request.window
@@ -221,8 +260,10 @@ def _generate(request: CompileRequest, generator: Any, work: _WorkDir, progress:
                 out[items.start:items.stop] = work.load(index)
             else:
                 began = time.perf_counter()
-                audio = render_latents(generator, request.cfg, latents[[i // n_pitches for i in items]],
-                                       [request.pitches[i % n_pitches] for i in items], batch=len(items))
+                cells = [i // n_pitches for i in items]
+                audio = render_audition(generator, request.cfg, request.bend, latents[cells],
+                                        [request.pitches[i % n_pitches] for i in items], amounts[cells],
+                                        batch=len(items))
                 out[items.start:items.stop] = audio[:, first:end]
                 seconds += time.perf_counter() - began
                 work.save(index, out[items.start:items.stop])
@@ -317,10 +358,14 @@ def compile_bank(
         "codec": request.codec, "batch": request.batch,
         "level": {"k_weighted_rms_db": LEVEL_DB, "ceiling_dbfs": CEILING_DBFS},
     }
+    provenance = tool_provenance(TOOL_NAME)
+    if request.bend is not None:
+        config["bend"] = request.grid.description["bend"]
+        provenance["bend_recipe"] = request.bend.recipe.to_config()
     try:
         write_segment_bank(staged, name=request.out.stem, sample_rate=rate, axes=request.grid.axes,
                            pitches=request.pitches, segments=segments, codec=request.codec,
-                           config=config, provenance=tool_provenance(TOOL_NAME))
+                           config=config, provenance=provenance)
         check = _engine_check(staged, request)
         os.replace(staged, request.out)
     except OSError as bad:

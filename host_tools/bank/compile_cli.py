@@ -1,5 +1,6 @@
-"""`latent bank compile`: a trained GAN's latent grid (PCA axes or four corners) into a segment bank
-(app layer, CLI). Prints a JSON report (size, time, segments per second, engine check)."""
+"""`latent bank compile`: a trained GAN's latent grid (PCA axes or four corners), optionally with a bend
+amount as one more axis (--bend RECIPE), into a segment bank (app layer, CLI). Prints a JSON report
+(size, time, segments per second, engine check)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def register(actions: argparse._SubParsersAction) -> None:
         **examples("latent bank compile --run models/gan-medium --pca-axes 0,1 --pitches 36-84:6 "
                    "--out models/mine.bundle",
                    "latent bank compile --run models/gan-medium --corners a,b,c,d --pitches C3,C4,C5 "
-                   "--steps 3 --out models/corners.bundle --json"))
+                   "--steps 3 --out models/corners.bundle --json",
+                   "latent bank compile --run models/gan-medium --pca-axes 0 --bend "
+                   "models/bent-medium-tremor.toml --pitches 36-84:6 --out models/bent.bundle"))
     parser.add_argument("--run", required=True, help="training run directory")
     grid = parser.add_mutually_exclusive_group(required=True)
     grid.add_argument("--pca-axes", help="1 to 3 components from `latent space pca`, e.g. 0,1")
@@ -37,6 +40,8 @@ def register(actions: argparse._SubParsersAction) -> None:
     parser.add_argument("--axis-names", metavar="NAME[=WHAT],...",
                         help="name each PCA axis by what it moves (see `latent space describe`), e.g. "
                              "'brightness=darker to brighter,noise=pure to breathy'; default pc<k>")
+    parser.add_argument("--bend", metavar="RECIPE",
+                        help="bend recipe (TOML, see `latent bend`): its amount range becomes the last axis")
     parser.add_argument("--batch", type=int, default=32, help="segments per generated batch")
     parser.add_argument("--out", required=True, help="bundle file to write")
     add_quiet(parser)
@@ -71,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         value_range=args.range, steps=args.steps,
         corners=args.corners.split(",") if args.corners is not None else None,
         seconds=args.seconds, offset=args.offset, codec=args.codec, batch=args.batch,
-        axis_names=parse_axis_names(args.axis_names) if args.axis_names else None)
+        axis_names=parse_axis_names(args.axis_names) if args.axis_names else None, bend=args.bend)
     report = compile_bank(request, progress=not args.quiet)
     print(json.dumps(report.to_json(), indent=1))
     print(f"wrote {report.path}: {report.size_bytes / 2**20:.2f} MiB, {report.segments} segments in "

@@ -1,8 +1,8 @@
 """`latent space ACTION`: see and hear a trained GAN's latent space and choose points in it (app layer, CLI).
 
     latent space pca --run RUN [--samples N] [--components K]        fit and store GANSpace directions
-    latent space grid --run RUN --axes 0,1 --range -2,2 --steps 5 --pitch P [--out DIR]
-    latent space explore --run RUN -n N [--pitch P] [--spread S] [--seed S] [--out DIR]
+    latent space grid --run RUN --axes 0,1 --range -2,2 --steps 5 --pitch P [--out DIR] [--bend RECIPE]
+    latent space explore --run RUN -n N [--pitch P] [--spread S] [--seed S] [--out DIR] [--bend RECIPE]
     latent space bookmark NAME --run RUN (--coeffs c0,c1,.. | --seed N | --z v0,v1,..)
     latent space bookmarks --run RUN
     latent space describe --run RUN [--components 0-7]   JSON: what each direction moves, axes to use
@@ -11,7 +11,10 @@
 
 Heavy imports (torch, the GAN) stay inside the run functions so `latent --help` stays fast.
 The WAVs of grid and explore are levelled like the run's training notes (host_tools/gan/levelling.py);
-the contact sheet and smoothness figures measure the generator's raw output.
+the contact sheet and smoothness figures measure the generator's raw output. With `--bend RECIPE` every
+point is also rendered through the bent generator at each of `--amounts` (host_tools/bend/), and each
+audition carries its distance from the real notes where the run stores them (`latent bend reference`)
+and its critic score where the run keeps its critic (training runs).
 """
 
 from __future__ import annotations
@@ -53,13 +56,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                               description="Render a grid of notes along one or two PCA directions at one "
                                           "pitch: levelled WAVs, a contact sheet PNG and an index.",
                               **examples("latent space grid --run models/gan-medium --axes 0,1 --range -2,2 "
-                                         "--steps 5 --pitch C4 --out grid/"))
+                                         "--steps 5 --pitch C4 --out grid/",
+                                         "latent space grid --run models/gan-medium --axes 0 --pitch C4 "
+                                         "--bend models/bent-medium-inside-out.toml --amounts 0,0.5,1"))
     grid.add_argument("--run", required=True, help=run_help)
     grid.add_argument("--axes", default="0,1", help="one or two components, e.g. 0,1")
     grid.add_argument("--range", default="-2,2", help="LOW,HIGH in standard deviations (default -2,2)")
     grid.add_argument("--steps", type=int, default=5, help="grid points per axis (default 5)")
     grid.add_argument("--pitch", help="one trained pitch, e.g. 60 or C4 (default: the middle trained pitch)")
     grid.add_argument("--out", help="output directory (default RUN/space/grid_...)")
+    _add_bend_options(grid)
     add_quiet(grid)
     accept_negative_lists(grid)
     grid.set_defaults(func=run_grid)
@@ -75,6 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     explore.add_argument("--spread", type=float, default=1.0, help="std of the random coefficients")
     explore.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
     explore.add_argument("--out", help="output directory (default RUN/space/explore_SEED)")
+    _add_bend_options(explore)
     add_quiet(explore)
     accept_negative_lists(explore)
     explore.set_defaults(func=run_explore)
@@ -133,6 +140,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--reference", required=True, help="bank of the same grid to measure against")
     add_json(compare, "the JSON on one line (without it: the same JSON, indented)")
     compare.set_defaults(func=run_compare)
+
+
+def _add_bend_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bend", metavar="RECIPE", help="also render every point bent by this recipe "
+                                                         "(TOML, see `latent bend`), at each --amounts")
+    parser.add_argument("--amounts", help="bend amounts to show, e.g. 0,0.5,1 (default: 0 and the "
+                                          "recipe's range at its ends and middle)")
 
 
 def progress_bar(total: int, label: str, quiet: bool = False) -> Any:
@@ -223,6 +237,8 @@ def run_grid(args: argparse.Namespace) -> int:
     import numpy as np
 
     from device.errors import ConfigError
+    from host_tools.bend.audition import audition_amounts, audition_scores, bend_plan, render_audition
+    from host_tools.bend.distance import load_reference, no_reference_hint, note_distances
     from host_tools.gan.evaluation import DISTANCE_HOP, log_mel_db
     from host_tools.gan.levelling import level_notes, run_level
     from host_tools.gan.run_dir import load_generator, read_run_config
@@ -231,7 +247,7 @@ def run_grid(args: argparse.Namespace) -> int:
     from host_tools.space.grids import pca_grid
     from host_tools.space.measures import METRIC, UNITS, grid_smoothness, smoothness_meaning
     from host_tools.space.parsing import parse_axes, parse_range, parse_steps
-    from host_tools.space.render import render_latents, write_wav
+    from host_tools.space.render import write_wav
 
     cfg = read_run_config(args.run)
     level = run_level(args.run)
@@ -243,38 +259,79 @@ def run_grid(args: argparse.Namespace) -> int:
     steps = parse_steps(args.steps)
     pitch = _pitch(cfg, args.pitch)
     grid = pca_grid(directions, axes, low, high, steps)
-    default_name = f"grid_{'-'.join(f'pc{a}' for a in axes)}_p{pitch}"
+    generator, cfg = load_generator(args.run)
+    plan = bend_plan(args.bend, generator, args.run)  # a bad recipe is refused before any note
+    amounts = audition_amounts(plan, args.amounts)
+    default_name = f"grid_{'-'.join(f'pc{a}' for a in axes)}_p{pitch}" + ("_bent" if plan else "")
     out = Path(args.out) if args.out else space_dir(args.run) / default_name
     out.mkdir(parents=True, exist_ok=True)
-    generator, cfg = load_generator(args.run)
-    latents = grid.flat_latents()
+    cells = grid.cells()
+    latents = np.concatenate([grid.flat_latents()] * len(amounts))
+    per_note = np.repeat(amounts, len(cells))
+    pitches = [pitch] * len(latents)
     with progress_bar(len(latents), "grid", args.quiet) as bar:
-        audio = render_latents(generator, cfg, latents, [pitch] * len(latents), progress=bar.update)
+        audio = render_audition(generator, cfg, plan, latents, pitches, per_note, progress=bar.update)
     levelled = level_notes(audio, level)
     rate = int(cfg.audio.sample_rate)
+    reference = load_reference(args.run)
+    distances = note_distances(reference, audio, pitches)
+    scores = audition_scores(args.run, cfg, audio, pitches)
     index = []
-    for n, cell in enumerate(grid.cells()):
-        values = {f"pc{a}": float(axis.values()[c]) for a, axis, c in zip(axes, grid.axes, cell, strict=True)}
-        name = "_".join(f"{key}_{value:+.2f}" for key, value in values.items())
-        write_wav(out / f"{name}.wav", levelled[n], rate)
-        index.append({"cell": list(cell), "file": f"{name}.wav", "coeffs": values})
+    for m, amount in enumerate(amounts):
+        for n, cell in enumerate(cells):
+            k = m * len(cells) + n
+            values = {f"pc{a}": float(axis.values()[c]) for a, axis, c in zip(axes, grid.axes, cell,
+                                                                                strict=True)}
+            name = (f"bend_{amount:.2f}_" if plan else "") + "_".join(f"{key}_{value:+.2f}"
+                                                                       for key, value in values.items())
+            write_wav(out / f"{name}.wav", levelled[k], rate)
+            entry: dict[str, Any] = {"cell": list(cell), "file": f"{name}.wav", "coeffs": values,
+                                     "data_distance": distances[k]}
+            if scores:
+                entry["critic_score"] = scores[k]
+            if plan:
+                entry["bend_amount"] = amount
+            index.append(entry)
     spectra = log_mel_db(audio, rate)
-    spectra = spectra.reshape(*grid.shape, *spectra.shape[1:])
-    sheet_spectra = spectra if len(axes) == 2 else spectra[None]
+    spectra = spectra.reshape(len(amounts), *grid.shape, *spectra.shape[1:])
     ticks = [f"{v:+.2g}" for v in np.linspace(low, high, steps)]
-    sheet = write_contact_sheet(
-        out / "contact_sheet.png", sheet_spectra,
-        [f"pc{axes[0]} {t}" for t in ticks] if len(axes) == 2 else [""],
-        [f"pc{axes[-1]} {t}" for t in ticks],
-        f"{Path(args.run).name}: pitch {pitch}, rows pc{axes[0]}, columns pc{axes[-1]} (std)", rate,
-        DISTANCE_HOP)
-    smooth: dict[str, Any] | None = None
-    if len(grid.cells()) > 2:
-        found = grid_smoothness(spectra, len(axes))
-        smooth = {**found, "meaning": smoothness_meaning(found["neighbour_db"], found["random_pair_db"]),
-                  "units": UNITS, "metric": METRIC}
-    (out / "index.json").write_text(json.dumps({"pitch": pitch, "axes": axes, "cells": index}, indent=1))
-    _print({"out": str(out), "wavs": len(index), "contact_sheet": str(sheet), "smoothness": smooth})
+    columns = [f"pc{axes[-1]} {t}" for t in ticks]
+    title = f"{Path(args.run).name}: pitch {pitch}, rows pc{axes[0]}, columns pc{axes[-1]} (std)"
+    sheets = []
+    if plan and len(axes) == 1:  # one sheet: the same row of notes, unbent and bent by each amount
+        sheets.append(write_contact_sheet(
+            out / "contact_sheet.png", spectra, [f"bend {a:.2f}" for a in amounts], columns,
+            f"{Path(args.run).name}: pitch {pitch}, rows bend amount ({plan.target()}), columns "
+            f"pc{axes[0]} (std)", rate, DISTANCE_HOP))
+    else:
+        for m, amount in enumerate(amounts):
+            sheets.append(write_contact_sheet(
+                out / (f"contact_sheet_bend_{amount:.2f}.png" if plan else "contact_sheet.png"),
+                spectra[m] if len(axes) == 2 else spectra[m][None],
+                [f"pc{axes[0]} {t}" for t in ticks] if len(axes) == 2 else [""], columns,
+                title + (f", bend {amount:.2f}" if plan else ""), rate, DISTANCE_HOP))
+    per_amount = []
+    for m, amount in enumerate(amounts):
+        smooth: dict[str, Any] | None = None
+        if len(cells) > 2:
+            found = grid_smoothness(spectra[m], len(axes))
+            smooth = {**found, "meaning": smoothness_meaning(found["neighbour_db"], found["random_pair_db"]),
+                      "units": UNITS, "metric": METRIC}
+        chosen = distances[m * len(cells):(m + 1) * len(cells)]
+        per_amount.append({"amount": amount, "smoothness": smooth, "data_distance_median":
+                           float(np.median(chosen)) if reference is not None else None})
+    (out / "index.json").write_text(json.dumps({
+        "pitch": pitch, "axes": axes, "cells": index,
+        "bend": plan.describe() if plan else None}, indent=1))
+    result: dict[str, Any] = {"out": str(out), "wavs": len(index), "contact_sheet": str(sheets[0]),
+                              "smoothness": per_amount[0]["smoothness"],
+                              "data_distance_median": per_amount[0]["data_distance_median"]}
+    if plan:
+        result["contact_sheets"] = [str(sheet) for sheet in sheets]
+        result["bend"] = {**plan.describe(), "amounts": per_amount}
+    if reference is None:
+        result["hint"] = no_reference_hint(args.run)
+    _print(result)
     return 0
 
 
@@ -284,10 +341,12 @@ def run_explore(args: argparse.Namespace) -> int:
     import numpy as np
 
     from device.errors import ConfigError
+    from host_tools.bend.audition import audition_amounts, audition_scores, bend_plan, render_audition
+    from host_tools.bend.distance import load_reference, no_reference_hint, note_distances
     from host_tools.gan.levelling import level_notes, run_level
     from host_tools.gan.run_dir import load_generator, read_run_config
     from host_tools.space.directions import load_directions, space_dir
-    from host_tools.space.render import render_latents, write_wav
+    from host_tools.space.render import write_wav
 
     cfg = read_run_config(args.run)
     level = run_level(args.run)
@@ -299,26 +358,43 @@ def run_explore(args: argparse.Namespace) -> int:
     limit = 3 * args.spread  # keep the tails from landing far outside where the model was fitted
     coeffs = np.clip(rng.normal(0.0, args.spread, (args.n, directions.count)), -limit, limit)
     latents = directions.latent(coeffs)
+    generator, cfg = load_generator(args.run)
+    plan = bend_plan(args.bend, generator, args.run)  # a bad recipe is refused before any note
+    amounts = audition_amounts(plan, args.amounts)
     out = Path(args.out) if args.out else space_dir(args.run) / f"explore_{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
-    generator, cfg = load_generator(args.run)
-    with progress_bar(args.n, "explore", args.quiet) as bar:
-        audio = render_latents(generator, cfg, latents, [pitch] * args.n, progress=bar.update)
+    pitches = [pitch] * (args.n * len(amounts))
+    with progress_bar(len(pitches), "explore", args.quiet) as bar:
+        audio = render_audition(generator, cfg, plan, np.concatenate([latents] * len(amounts)), pitches,
+                                np.repeat(amounts, args.n), progress=bar.update)
+    reference = load_reference(args.run)
+    distances = note_distances(reference, audio, pitches)
+    scores = audition_scores(args.run, cfg, audio, pitches)
     audio = level_notes(audio, level)
     rows = []
-    for n in range(args.n):
-        text = ",".join(f"{c:.3f}" for c in coeffs[n])
-        rows.append({"id": n, "file": f"point_{n:03d}.wav", "pitch": pitch, "coeffs": text,
-                     "bookmark": f"latent space bookmark NAME --run {args.run} --coeffs={text}"})
-        write_wav(out / rows[-1]["file"], audio[n], int(cfg.audio.sample_rate))
+    for m, amount in enumerate(amounts):
+        for n in range(args.n):
+            text = ",".join(f"{c:.3f}" for c in coeffs[n])
+            suffix = f"_bend_{amount:.2f}" if plan else ""
+            rows.append({"id": n, "file": f"point_{n:03d}{suffix}.wav", "pitch": pitch, "coeffs": text,
+                         **({"bend_amount": amount} if plan else {}),
+                         "data_distance": distances[m * args.n + n],
+                         **({"critic_score": scores[m * args.n + n]} if scores else {}),
+                         "bookmark": f"latent space bookmark NAME --run {args.run} --coeffs={text}"})
+            write_wav(out / rows[-1]["file"], audio[m * args.n + n], int(cfg.audio.sample_rate))
     with open(out / "index.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     (out / "index.json").write_text(json.dumps(
-        [{**row, "coeffs": coeffs[n].tolist(), "z": latents[n].tolist()} for n, row in enumerate(rows)],
+        [{**row, "coeffs": coeffs[row["id"]].tolist(), "z": latents[row["id"]].tolist()} for row in rows],
         indent=1))
-    _print({"out": str(out), "points": args.n, "index": str(out / "index.csv")})
+    result: dict[str, Any] = {"out": str(out), "points": args.n, "index": str(out / "index.csv")}
+    if plan:
+        result["bend"] = {**plan.describe(), "amounts": amounts}
+    if reference is None:
+        result["hint"] = no_reference_hint(args.run)
+    _print(result)
     return 0
 
 
