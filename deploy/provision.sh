@@ -23,8 +23,10 @@ for module in i2c-dev dwc2 g_serial; do
 done
 
 apt-get update -qq
+# python3-rtmidi: MIDI's port backend from Debian, which the venv (system site) uses where pip has
+# no python-rtmidi wheel for this Pi; with a wheel, pip's newer one wins inside the venv.
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    python3-venv python3-dev gcc portaudio19-dev python3-lgpio i2c-tools alsa-utils
+    python3-venv python3-dev gcc portaudio19-dev python3-lgpio python3-rtmidi i2c-tools alsa-utils
 
 id latent >/dev/null 2>&1 || useradd --system --create-home --home-dir /var/lib/latent \
     --groups audio,i2c,gpio latent

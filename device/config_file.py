@@ -414,4 +414,10 @@ def locate_line(lines: Sequence[str], parts: tuple[str | int, ...], key: str | N
             break  # the next table begins: the key is not written in this one
         if assignment.match(lines[n]):
             return n + 1
+    # A key that is itself a table is written as a header ([midi], [[midi.cc]], [midi.x]).
+    dotted = r"\s*\.\s*".join(re.escape(str(n)) for n in (*parts, key) if not isinstance(n, int))
+    table_header = re.compile(rf"\s*\[\[?\s*{dotted}\s*[\].]")
+    for n, line in enumerate(lines):
+        if table_header.match(line):
+            return n + 1
     return start or None

@@ -59,3 +59,7 @@ class FlashError(InstrumentError, OSError):
 class SimulationError(InstrumentError, ValueError):
     """A simulated bus or chip was asked for something the real part cannot do."""
 
+
+
+class PresetError(InstrumentError, ValueError):
+    """A preset slot is empty, out of range or its file is damaged or of an unknown version."""

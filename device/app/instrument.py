@@ -17,6 +17,7 @@ skipped or delayed beyond one extra render per block during the fade.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import Protocol
 
@@ -81,17 +82,37 @@ class Instrument:
         # triggered grain at the first sample of the next block): for latency measurement.
         self.last_trigger_sample = -1
         self.triggers_applied = 0
+        # Serialises the control side: the sensor poll and `refresh` (a MIDI note applied between
+        # polls, from the MIDI thread) both read-modify-write the engine's controls. Never taken
+        # by the render thread.
+        self.control_lock = threading.Lock()
 
     # -- control side ---------------------------------------------------------------------
     def poll(self) -> ControlState:
         """Read every sensor once, map the frame, publish the resulting state."""
         frame = self.sensors.poll()
-        self.last_frame = frame
-        state = guard_state(self.mapper.update(frame), self._latest)
-        self._latest = state
-        self._apply(self.engine, state)
+        with self.control_lock:
+            self.last_frame = frame
+            state = guard_state(self.mapper.update(frame), self._latest)
+            self._latest = state
+            self._apply(self.engine, state)
         self.polls += 1
         self.last_poll_time = time.monotonic()
+        return state
+
+    def refresh(self, now: float) -> ControlState | None:
+        """Apply the mapper's state again without a sensor poll (another control source changed,
+        e.g. a MIDI note-on); needs a mapper with `remerge(now)` (device.app.control_merge)."""
+        remerge = getattr(self.mapper, "remerge", None)
+        if remerge is None:
+            return None
+        with self.control_lock:
+            merged = remerge(now)
+            if merged is None:
+                return None
+            state = guard_state(merged, self._latest)
+            self._latest = state
+            self._apply(self.engine, state)
         return state
 
     @property

@@ -43,6 +43,9 @@ class ModelWatcher:
         self.fade_s = fade_s
         self.report = report
         self.active_path: Path | None = None
+        # True while the instrument is silent on purpose (gallery quiet hours): what the tap holds
+        # then says nothing about a bundle on trial, which is judged once it is heard.
+        self.trial_paused: Callable[[], bool] = lambda: False
         self.swaps = 0
         self.rollbacks = 0
         self.errors: list[str] = []
@@ -66,8 +69,9 @@ class ModelWatcher:
         # Checked before reading: once the handover is done, the tap's mark hides the old sound.
         pending = self.instrument.handover_pending
         blocks = self.tap.read()
-        if pending:
-            blocks = blocks[:0]  # still the previous engine's sound: not evidence about the new one
+        if pending or self.trial_paused():
+            # Still the previous engine's sound, or silence by the clock: no evidence about the new one.
+            blocks = blocks[:0]
         if blocks.size and self.monitor.observe(blocks):
             self.rollbacks += 1
             self.report(f"the new bundle failed its trial ({self.monitor.last_failure}); "

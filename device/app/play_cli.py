@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "renders to a WAV file faster than real time.",
         **examples("latent play --out demo.wav --seconds 10",
                    "latent play --sensors i2c --realtime",
+                   "latent play --sensors i2c --settings /etc/latent/instrument.toml",
                    "latent play --bundle models/gan-medium.bundle --gesture demo --sample-rate 44100"))
     parser.add_argument("--bundle", type=Path, help="bundle to play (default: the shipped additive bank)")
     parser.add_argument("--sensors", choices=("sim", "i2c"), default="sim",
@@ -47,6 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(default 256 = 5.3 ms at 48 kHz): more survives a busier machine, less "
                              "answers the hands sooner")
     parser.add_argument("--seed", type=int, default=0, help="random seed of engine and simulation")
+    settings_file = parser.add_mutually_exclusive_group()
+    settings_file.add_argument("--settings", type=Path, metavar="FILE", dest="settings_file",
+                               help="instrument settings TOML: [midi], [osc], [presets], [gallery] "
+                                    "(docs/instrument-settings.md)")
+    settings_file.add_argument("--settings-if-present", type=Path, metavar="FILE",
+                               help="like --settings, but no such file means no settings (the service "
+                                    "passes /etc/latent/instrument.toml this way)")
     parser.add_argument("--status-file", type=Path, metavar="PATH",
                         help="live: keep the instrument's status in this JSON file, rewritten every "
                              "2 s, for `latent status` (the service uses /run/latent/status.json)")
@@ -79,12 +87,19 @@ def _run(args: argparse.Namespace) -> int:
     if not args.ceiling >= MIN_CEILING_DBFS:
         raise ConfigError(f"--ceiling {args.ceiling:g} dBFS would all but silence the instrument; "
                           f"use {MIN_CEILING_DBFS:g}..0 dBFS")
+    from device.app.settings import load_settings
+
+    settings_file = args.settings_file
+    if args.settings_if_present is not None and os.path.lexists(args.settings_if_present):
+        settings_file = args.settings_if_present
+    instrument = load_settings(settings_file) if settings_file is not None else None
     settings = PlaySettings(bundle=args.bundle, sensors=args.sensors, gesture=args.gesture, out=args.out,
                             seconds=args.seconds, sample_rate=args.sample_rate, block_frames=args.block,
                             device=args.device, channels=args.channels, map_file=args.map_file,
                             pins_file=args.pins_file, seed=args.seed, store=args.store,
                             realtime=args.realtime, render_ahead_frames=args.render_ahead,
-                            ceiling_dbfs=args.ceiling, status_file=args.status_file)
+                            ceiling_dbfs=args.ceiling, status_file=args.status_file,
+                            instrument=instrument)
     try:
         play(settings, report_to_stderr)
     except AudioDeviceLostError as err:

@@ -4,9 +4,10 @@ A gallery technician (or a script, or a monitoring agent) asks "what is it doing
 touching the running process: while it plays, `latent play --status-file PATH` (the service
 passes /run/latent/status.json) rewrites one small JSON document every couple of seconds with the
 model, the sensors' health, blocks and underruns, the control side, the watchdog's verdict, the
-limiter's work and the uptime. It is replaced atomically (a temporary file renamed over it), so a
-reader never sees half of it; it is not fsynced, since it describes the present and lives in
-/run. A write that fails is reported once and never stops the sound.
+limiter's work, the uptime and the mode (gallery mode: drifting, quiet hours, its ceiling). It
+is replaced atomically (a temporary file renamed over it), so a reader never sees half of it; it
+is not fsynced, since it describes the present and lives in /run. A write that fails is reported
+once and never stops the sound.
 
 `latent status` reads it back (bounded, like every file from outside), says how old it is (a
 document older than `STALE_AFTER_S` means the instrument is not running, or is hung), and prints
@@ -132,4 +133,35 @@ def describe(doc: dict[str, Any], now: float) -> list[str]:
         f"limiter   {limiter.get('limited_samples', '?')} samples turned down, "
         f"{limiter.get('nonfinite_samples', '?')} NaN/inf silenced",
         f"watchdog  {health.get('watchdog_pings', 0)} pings",
+        *_gallery_lines(doc.get("gallery")),
+        *_stage_lines(doc.get("midi"), doc.get("osc")),
     ]
+
+
+def _stage_lines(midi: object, osc: object) -> list[str]:
+    """MIDI's and OSC's lines, when the settings file turned them on (device.app.stage.Stage.status)."""
+    from device.display import printable
+
+    lines = []
+    if isinstance(midi, dict):
+        port = printable(str(midi.get("port"))) if midi.get("connected") else "no port (looking for it)"
+        problem = f"; {printable(str(midi['problem']))}" if midi.get("problem") else ""
+        lines.append(f"midi      {port}; {_number(midi.get('messages'))} messages, "
+                     f"{len(midi.get('notes') or [])} notes sounding{problem}")
+    if isinstance(osc, dict):
+        lines.append(f"osc       port {_number(osc.get('port'))}: {_number(osc.get('in'))} in, "
+                     f"{_number(osc.get('refused'))} refused, {_number(osc.get('sent'))} rounds out")
+    return lines
+
+
+_GALLERY_MODES = {"drift": "drifting by itself", "quiet": "quiet hours: silent", "play": "not drifting"}
+
+
+def _gallery_lines(gallery: object) -> list[str]:
+    """Gallery mode's line, when it is on (device.app.gallery.GalleryMode.status)."""
+    if not isinstance(gallery, dict):
+        return []
+    mode = _GALLERY_MODES.get(str(gallery.get("mode")), "?")
+    return [f"gallery   {mode}; {_number(gallery.get('drift_episodes'))} drifts, ceiling "
+            f"{_number(gallery.get('ceiling_dbfs'))} dBFS, {_number(gallery.get('recalibrations'))} daily "
+            "recalibrations"]

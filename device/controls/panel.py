@@ -21,13 +21,16 @@ from device.controls.patterns import blink, heartbeat
 
 
 class ControlPanel:
-    """Buttons: preset (`on_cycle_preset()`), freeze (`on_freeze_toggle(frozen)`, latching),
-    recalibrate (`on_recalibrate()`). `presses` counts presses per button name."""
+    """Buttons: preset (`on_cycle_preset()` when released after a short press, `on_hold_preset()`
+    once held for `hold_s`, and then no cycle on release), freeze (`on_freeze_toggle(frozen)`,
+    latching), recalibrate (`on_recalibrate()`). `presses` counts presses per button name."""
 
     def __init__(self, pins: PinMap, *, pin_factory: Any = None, heartbeat_period: float = 2.0,
-                 blink_hz: float = 4.0) -> None:
+                 blink_hz: float = 4.0, hold_s: float = 1.0) -> None:
         bounce = pins.buttons.bounce_ms / 1000.0 or None
         self.on_cycle_preset: Callable[[], None] | None = None
+        self.on_hold_preset: Callable[[], None] | None = None
+        self._preset_was_held = False
         self.on_freeze_toggle: Callable[[bool], None] | None = None
         self.on_recalibrate: Callable[[], None] | None = None
         self.frozen = False
@@ -36,7 +39,11 @@ class ControlPanel:
         self.blink_hz = blink_hz
         self._devices: list[Any] = []
         try:
-            self.preset_button = self._button(pins.buttons.preset, bounce, pin_factory, self._preset)
+            # The preset button acts on release, so that a hold (store a preset) is not also a press.
+            self.preset_button = self._button(pins.buttons.preset, bounce, pin_factory, self._preset_down)
+            self.preset_button.hold_time = hold_s
+            self.preset_button.when_held = self._preset_held
+            self.preset_button.when_released = self._preset
             self.freeze_button = self._button(pins.buttons.freeze, bounce, pin_factory, self._freeze)
             self.recalibrate_button = self._button(pins.buttons.recalibrate, bounce, pin_factory,
                                                    self._recalibrate)
@@ -69,7 +76,18 @@ class ControlPanel:
         button.when_pressed = handler
         return button
 
+    def _preset_down(self) -> None:
+        self._preset_was_held = False
+
+    def _preset_held(self) -> None:
+        self._preset_was_held = True
+        self.presses["preset_hold"] += 1
+        if self.on_hold_preset is not None:
+            self.on_hold_preset()
+
     def _preset(self) -> None:
+        if self._preset_was_held:
+            return
         self.presses["preset"] += 1
         if self.on_cycle_preset is not None:
             self.on_cycle_preset()

@@ -31,13 +31,14 @@ Control semantics:
   change or none of it.
 
 Output limiter: every block, live or offline, passes last through a peak limiter
-(`device.engine.kernel.limit`) whose ceiling is fixed when the engine is built (default -1 dBFS;
-settings in `device.engine.limiter`). No bank and no parameter setting (gain 4, 256 overlapping
-grains, scales of 1000) can push a sample past it: the gain drops at once where needed, holds
-for `LIMITER_HOLD_MS` and returns to unity with a `LIMITER_RELEASE_MS` time constant (in dB);
-material under the ceiling passes bit for bit. NaN or infinite samples play as silence;
-`nonfinite_samples` and `last_block_nonfinite` keep them visible (the store's trial reads the
-latter through the app's audio tap), `limited_samples` says how much the limiter worked.
+(`device.engine.kernel.limit`) whose ceiling is set when the engine is built (default -1 dBFS;
+settings in `device.engine.limiter`) and may be moved while playing (`set_ceiling`). No bank and
+no parameter setting (gain 4, 256 overlapping grains, scales of 1000) can push a sample past it:
+the gain drops at once where needed, holds for `LIMITER_HOLD_MS` and returns to unity with a
+`LIMITER_RELEASE_MS` time constant (in dB); material under the ceiling passes bit for bit. NaN or
+infinite samples play as silence; `nonfinite_samples` and `last_block_nonfinite` keep them visible
+(the store's trial reads the latter through the app's audio tap), `limited_samples` says how much
+the limiter worked.
 """
 
 from __future__ import annotations
@@ -207,6 +208,13 @@ class GranularEngine:
             self._held = None
         self._params = new
         self._changed()
+
+    def set_ceiling(self, ceiling: float) -> None:
+        """Move the output limiter's ceiling (linear, as in the constructor) while playing.
+
+        Lowering it holds from the next block on (the limiter's attack is instantaneous); raising
+        it lets the gain come back at the release pace. Gallery mode's level caps use this."""
+        self._state.sf[F_CEILING] = float32_ceiling(ceiling)
 
     def trigger(self) -> None:
         """Note-on: start a grain at the first sample of the next block."""

@@ -5,7 +5,7 @@ block can advance every grain without allocating, and the Python side only write
 
 - `ctrl`  float64, written only by Python (published whole, in one copy): what new grains use.
 - `si`    int64: constant bank geometry, then counters owned by the kernel, then the onset ring.
-- `sf`    float64: gain ramp, onset clock and output limiter (constant ceiling and release, then
+- `sf`    float64: gain ramp, onset clock and output limiter (ceiling, constant release, then
   its gain and depth), owned by the kernel.
 - `gi`    int64 (max_grains, GI_SIZE): per-grain integers (activity, age, corner rows...).
 - `gf`    float64 (max_grains, GF_SIZE): per-grain read position, rate and corner gains.
@@ -74,7 +74,7 @@ F_GAIN = 0
 F_GAIN_INC = 1
 F_GAIN_TARGET = 2
 F_NEXT_ONSET = 3  # samples from the start of the next block to the next scheduled onset
-F_CEILING = 4  # limiter ceiling, linear, exactly representable in float32 (constant)
+F_CEILING = 4  # limiter ceiling, linear, exactly representable in float32 (set_ceiling moves it)
 F_RELEASE = 5  # per-sample factor by which the limiter's depth decays while releasing (constant)
 F_LIMIT_GAIN = 6  # the limiter's current gain: 1.0 when idle
 F_LIMIT_DEPTH = 7  # its gain reduction in nepers, -ln(gain): what the release decays

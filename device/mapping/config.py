@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from device.bundle.format import MAX_GRID_AXES
 from device.engine.params import MODES as ENGINE_MODES
 from device.engine.params import NUMERIC_RANGES
 from device.engine.windows import WINDOW_NAMES
 from device.mapping.control_state import ParamValue
+
+if TYPE_CHECKING:
+    from device.mapping.learned import LearnedMapping
 
 # The channels of the instrument as built (hardware/): 12 MPR121 electrodes and 2 flex sensors
 # on an ADS1115. A map for a different build passes its own channel set to `load_map`.
@@ -187,6 +191,9 @@ class MapConfig:
     controls: tuple[ControlTarget, ...]
     switches: tuple[SwitchTarget, ...]
     presets: tuple[Preset, ...]
+    # What `latent map train` fitted (the [learned] section): the sensor pose drives some latent
+    # axes and/or chooses the preset; None: the axes above drive the point directly.
+    learned: LearnedMapping | None = None
 
     @property
     def channels_used(self) -> tuple[str, ...]:
@@ -201,4 +208,7 @@ class MapConfig:
             used[control.source] = None
         for switch in self.switches:
             used[switch.source] = None
+        if self.learned is not None:
+            for name in self.learned.inputs:
+                used[name] = None
         return tuple(used)

@@ -7,7 +7,7 @@ with half a mapping. The shipped default is `default_map.toml` beside this modul
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -39,6 +39,8 @@ from device.mapping.config import (
 )
 from device.mapping.control_state import ParamValue
 from device.mapping.curves import CURVES
+from device.mapping.learned import LearnedMapping
+from device.mapping.learned_file import parse_learned
 
 SCHEMA_VERSION = 1
 DEFAULT_MAP_NAME = "default_map.toml"
@@ -50,15 +52,21 @@ def default_map_path() -> Path:
 
 
 def load_map(
-    path: str | Path | None = None, *, channels: Mapping[str, str] = INSTRUMENT_CHANNELS
+    path: str | Path | None = None, *, channels: Mapping[str, str] = INSTRUMENT_CHANNELS,
+    on_bad_learned: Callable[[str], None] | None = None,
 ) -> MapConfig:
-    """Read and validate a mapping file (the shipped default when `path` is None)."""
+    """Read and validate a mapping file (the shipped default when `path` is None).
+
+    A bad `[learned]` section refuses the whole file, unless `on_bad_learned` is given: it is then
+    told why (one line) and the file's direct mapping is returned without the learned model, so a
+    live instrument plays on.
+    """
     path = default_map_path() if path is None else Path(path)
     _check_channels(channels)
     top = load_table(path, what="a .toml mapping file", error=ConfigError,
                      missing="mapping file does not exist; give the path of a .toml mapping file "
                              f"(the default is {default_map_path()})")
-    return _MapParser(str(path), channels).parse(top)
+    return _MapParser(str(path), channels, on_bad_learned).parse(top)
 
 
 def parse_map(
@@ -79,9 +87,11 @@ def _check_channels(channels: Mapping[str, str]) -> None:
 
 
 class _MapParser:
-    def __init__(self, source: str, channels: Mapping[str, str]) -> None:
+    def __init__(self, source: str, channels: Mapping[str, str],
+                 on_bad_learned: Callable[[str], None] | None = None) -> None:
         self.source = source
         self.channels = channels
+        self.on_bad_learned = on_bad_learned
         self.channel_list = ", ".join(channels)
 
     def parse(self, top: TableReader) -> MapConfig:
@@ -101,9 +111,10 @@ class _MapParser:
         controlled = {c.param: c.source for c in controls}
         params = self._params(top.table("params"), controlled)
         presets = self._presets(top.table("presets"), controls, pitch)
+        learned = self._learned(top, smoothing, presets) if top.has("learned") else None
         top.finish()
         return MapConfig(self.source, learn_s, calibration, touch, pitch, gain, params, axes, controls,
-                         switches, presets)
+                         switches, presets, learned)
 
     # -- sections -------------------------------------------------------------------------------
 
@@ -158,6 +169,18 @@ class _MapParser:
         )
         sec.finish()
         return result
+
+    def _learned(self, top: TableReader, smoothing: Smoothing,
+                 presets: tuple[Preset, ...]) -> LearnedMapping | None:
+        try:
+            sec = top.table("learned")
+            return parse_learned(sec, self.channels, self._smoothing(sec.table("smoothing"), smoothing),
+                                 [p.name for p in presets])
+        except ConfigError as bad:
+            if self.on_bad_learned is None:
+                raise
+            self.on_bad_learned(f"{bad} (playing the file's direct mapping instead)")
+            return None
 
     @staticmethod
     def _touch(sec: TableReader) -> TouchThresholds:

@@ -3,13 +3,16 @@
 `Mapper.update(frame)` runs once per sensor poll (500-1000 times a second, in the app's sensor
 thread), so it sticks to plain floats, lists and small objects with slots: no numpy, and
 nothing allocated but the returned `ControlState`, its params dict and a short list of key
-amounts. The two button actions, `recalibrate()` and `cycle_preset()`, only record a request
-that the next `update` carries out, so a button thread may call them while another thread is
+amounts. The one exception is a learned mapping (`[learned]`): its regressor runs on numpy
+buffers made once (`LearnedEvaluator`), a handful of calls per frame and no new arrays.
+The two button actions, `recalibrate()` and `cycle_preset()`, only record a request that the next
+`update` carries out, so a button thread may call them while another thread is
 inside `update`.
 
 Order per frame: each channel the map uses is calibrated to 0..1 (stale or missing channels keep
 their last amount and learn nothing); continuous targets pass that amount through a One-Euro
-filter, then invert, curve and range; keys and switches compare it with the touch thresholds;
+filter, then invert, curve and range; a learned mapping smooths each of its inputs the same way
+and sets the axes it drives from them; keys and switches compare it with the touch thresholds;
 the gain envelope follows whether a key is held.
 """
 
@@ -24,12 +27,17 @@ from device.mapping.control_state import ControlState, ParamValue
 from device.mapping.curves import CURVES
 from device.mapping.gain import GainEnvelope
 from device.mapping.keys import PitchKeyboard, TouchSwitch
+from device.mapping.learned import LearnedEvaluator, LearnedMapping
 from device.mapping.map_file import load_map
 from device.mapping.one_euro import OneEuroFilter
 from device.sensors.frame import SensorFrame
 
 _UNMAPPED_AXIS = 0.5  # where the engine holds an axis no target drives
 _PITCH_WITHOUT_KEYS = 60.0  # a map with no [pitch] section plays middle C
+# A learned preset chooser switches only when another preset's score (0..1, 1 at its recorded
+# poses) leads the present one's by this much: a pose between two recorded ones must not flip
+# presets back and forth on sensor noise.
+PRESET_MARGIN = 0.2
 
 
 class _Continuous:
@@ -86,6 +94,61 @@ class _Switch:
             self.engaged = self.touch.touched
 
 
+class _Learned:
+    """Runtime of a learned mapping: One-Euro filtered inputs, then the point model (the axes it
+    sets, `values`) and the preset chooser (`choose()`)."""
+
+    __slots__ = ("axes", "cals", "choice", "chooser", "filters", "point", "preset_indices", "sources",
+                 "values")
+
+    def __init__(self, learned: LearnedMapping, cals: dict[str, ChannelCalibrator],
+                 preset_names: tuple[str, ...]) -> None:
+        self.sources = learned.inputs
+        self.cals = [cals[name] for name in learned.inputs]
+        self.filters: list[OneEuroFilter] = []
+        self.axes = learned.axes
+        self.point = LearnedEvaluator(learned.point) if learned.point is not None else None
+        self.chooser = LearnedEvaluator(learned.chooser) if learned.chooser is not None else None
+        for model in (learned.point, learned.chooser):
+            if model is not None and not self.filters:
+                s = model.smoothing
+                self.filters = [OneEuroFilter(s.min_cutoff, s.beta, s.d_cutoff) for _ in learned.inputs]
+        # The chooser's outputs are the map's presets by name; the Mapper switches by index.
+        self.preset_indices = [preset_names.index(name) for name in learned.presets]
+        self.choice = -1  # the chooser's present pick (an output index); -1 before the first frame
+        self.values: list[float] = []
+        if self.point is not None:
+            self.point.pose.fill(0.0)  # hands off: every channel at rest
+            self.values = self.point.run().tolist()
+
+    def update(self, t: float, held: set[str] | None) -> list[float]:
+        """Smooth the inputs and run the point model; returns its axis values (empty without one)."""
+        point, chooser = self.point, self.chooser
+        for i, name in enumerate(self.sources):
+            # A stale input keeps its last smoothed amount (as a stale direct axis keeps its value).
+            if held is None or name not in held:
+                value = self.filters[i](self.cals[i].output, t)
+                if point is not None:
+                    point.pose[i] = value
+                if chooser is not None:
+                    chooser.pose[i] = value
+        if point is not None:
+            self.values = point.run().tolist()
+        return self.values
+
+    def choose(self) -> int:
+        """The Mapper's preset index the pose picks now, or -1 to leave the preset as it is: the pick
+        changes only when another preset's score leads the present one's by `PRESET_MARGIN`."""
+        assert self.chooser is not None
+        scores = self.chooser.run()
+        best = int(scores.argmax())
+        choice = self.choice
+        if best == choice or (choice >= 0 and scores[best] - scores[choice] <= PRESET_MARGIN):
+            return -1
+        self.choice = best
+        return self.preset_indices[best]
+
+
 class Mapper:
     """Calibration + One-Euro smoothing + the mapping file, as one `update(frame) -> ControlState`.
 
@@ -97,8 +160,15 @@ class Mapper:
         self._cals = {ch: ChannelCalibrator(config.calibration[ch], config.learn_s)
                       for ch in config.channels_used}
         self._cal_items = list(self._cals.items())
-        self._axes = [_Continuous(a, self._cals[a.source]) for a in config.axes]
-        self._point = [_UNMAPPED_AXIS] * (max((a.axis for a in config.axes), default=-1) + 1)
+        self._presets: tuple[Preset, ...] = config.presets or (Preset("default"),)
+        learned = config.learned
+        self._learned = (_Learned(learned, self._cals, tuple(p.name for p in self._presets))
+                         if learned is not None else None)
+        learned_axes = learned.axes if learned is not None else ()
+        # Axes the learned model drives are not driven directly as well.
+        self._axes = [_Continuous(a, self._cals[a.source]) for a in config.axes if a.axis not in learned_axes]
+        driven = (*(a.axis for a in config.axes), *learned_axes)
+        self._point = [_UNMAPPED_AXIS] * (max(driven, default=-1) + 1)
         self._controls = [_Continuous(c, self._cals[c.source]) for c in config.controls]
         self._switches = [_Switch(s, self._cals[s.source], config.touch.on, config.touch.off)
                           for s in config.switches]
@@ -111,7 +181,6 @@ class Mapper:
             self._key_cals = [self._cals[k] for k in pitch.keys]
         g = config.gain
         self._gain = GainEnvelope(g.note, g.idle, g.attack_ms, g.release_ms)
-        self._presets: tuple[Preset, ...] = config.presets or (Preset("default"),)
         self._preset_index = 0
         self._preset_request = 0
         self._recalibrations_requested = 0
@@ -157,6 +226,14 @@ class Mapper:
             if held is None or axis.source not in held:
                 axis.update(t)
             point[axis.axis] = axis.value
+        learned = self._learned
+        if learned is not None:
+            for axis_index, value in zip(learned.axes, learned.update(t, held), strict=True):
+                point[axis_index] = value
+            if learned.chooser is not None:
+                pick = learned.choose()
+                if pick >= 0:
+                    self._preset_request = pick  # applied at the next frame, as a button press is
         for control in self._controls:
             if held is None or control.source not in held:
                 control.update(t)
@@ -192,6 +269,9 @@ class Mapper:
     def _point_now(self) -> list[float]:
         for axis in self._axes:
             self._point[axis.axis] = axis.value
+        if self._learned is not None:
+            for axis_index, value in zip(self._learned.axes, self._learned.values, strict=True):
+                self._point[axis_index] = value
         return self._point
 
     def _pitch_now(self) -> float:

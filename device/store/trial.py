@@ -7,7 +7,8 @@ Three kinds of evidence, each fed in by the service:
 - service starts while on trial (`record_start`): more than `max_crashes` within the window
   mean the service keeps dying with this bundle.
 
-The instrument never plays silence on purpose (idle gain stays above zero), so a silent start
+The instrument never plays silence on purpose (idle gain stays above zero; gallery quiet hours,
+the one exception, hold the probe until they end: device.app.model_watcher), so a silent start
 is a broken model, not a quiet player.
 """
 
