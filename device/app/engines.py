@@ -12,28 +12,42 @@ from typing import Any
 
 import numpy as np
 
-from device.bundle.format import KIND_SEGMENT_BANK
+from device.bundle.format import KIND_RNN, KIND_SEGMENT_BANK
 from device.errors import EngineError
 from device.mapping.control_state import ControlState
 
 PREROLL_S = 0.25
 
 
-def load_engine(path: Path, *, sample_rate: int, seed: int = 0, ceiling: float | None = None) -> Any:
+def load_engine(path: Path, *, sample_rate: int, seed: int = 0, ceiling: float | None = None,
+                live: bool = False) -> Any:
     """Open `path`, refuse anything unplayable, and return a warmed-up engine for it.
 
-    `ceiling`: the engine's output limiter ceiling, linear (None: the engine's default, -1 dBFS).
+    The bundle's kind picks the engine: a segment bank plays granularly, an rnn through its model
+    and the harmonic synth. `ceiling`: the engine's output limiter ceiling, linear (None: the
+    engine's default, -1 dBFS). `live`: the engine feeds a sound card in real time, so an rnn runs
+    its model in its own thread ahead of the audio (offline, it runs in step with the render).
     """
     from device.bundle.reader import open_bundle, segment_bank
-    from device.engine.granular import GranularEngine
     from device.engine.limiter import DEFAULT_CEILING
 
     bundle = open_bundle(path)
+    limit = DEFAULT_CEILING if ceiling is None else ceiling
     try:
-        if bundle.kind != KIND_SEGMENT_BANK:
+        engine: Any
+        if bundle.kind == KIND_SEGMENT_BANK:
+            from device.engine.granular import GranularEngine
+
+            engine = GranularEngine(segment_bank(bundle), sample_rate=sample_rate, seed=seed, ceiling=limit)
+        elif bundle.kind == KIND_RNN:
+            from device.bundle.rnn_format import rnn_model
+            from device.engine.rnn import RnnEngine
+
+            spec, model = rnn_model(bundle)
+            engine = RnnEngine(spec, model, sample_rate=sample_rate, seed=seed, ceiling=limit,
+                               threaded=live, bundle=bundle)
+        else:
             raise EngineError(f"{path}: this instrument has no engine for {bundle.kind!r} bundles")
-        engine = GranularEngine(segment_bank(bundle), sample_rate=sample_rate, seed=seed,
-                                ceiling=DEFAULT_CEILING if ceiling is None else ceiling)
         engine.warm_up()
     except BaseException:
         bundle.close()
@@ -42,7 +56,12 @@ def load_engine(path: Path, *, sample_rate: int, seed: int = 0, ceiling: float |
 
 
 def close_engine(engine: Any) -> None:
-    engine.bank.bundle.close()
+    """Release what `load_engine` opened: an rnn's model thread and bundle, a bank's bundle."""
+    close = getattr(engine, "close", None)
+    if close is not None:
+        close()
+    else:
+        engine.bank.bundle.close()
 
 
 def apply_state(engine: Any, state: ControlState | None) -> None:

@@ -16,12 +16,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from device.app.control_merge import ControlMerge
 from device.app.engines import close_engine, load_engine
 from device.app.instrument import Instrument
 from device.app.panel_link import PanelLink
+from device.app.settings import InstrumentSettings
 from device.engine.limiter import DEFAULT_CEILING_DBFS, ceiling_from_dbfs
 from device.engine.params import DEFAULT_SAMPLE_RATE
 from device.errors import ConfigError
@@ -60,6 +63,11 @@ class PlaySettings:
     # The engine's output limiter: no sample leaves the engine louder than this (dBFS, <= 0).
     ceiling_dbfs: float = DEFAULT_CEILING_DBFS
     status_file: Path | None = None  # live: where `latent status` finds what the instrument is doing
+    # The --settings file (device.app.settings): MIDI, OSC, presets, gallery; None = all off.
+    instrument: InstrumentSettings | None = None
+    # Offline: the wall-clock time the take starts at; gallery quiet hours and the daily
+    # recalibration run on it plus the stream time. None: now.
+    wall_start: datetime | None = None
 
     @property
     def ceiling(self) -> float:
@@ -108,6 +116,8 @@ class Rig:
     bundle_path: Path
     pins: Any
     panel: PanelLink | None = None
+    stage: Any = None  # MIDI, OSC and presets (device.app.stage.Stage) when the settings ask for them
+    gallery: Any = None  # gallery mode (device.app.gallery.GalleryMode) when the settings have [gallery]
 
     @property
     def engine(self) -> Any:
@@ -139,14 +149,17 @@ def build_rig(settings: PlaySettings, clock: Callable[[], float] = time.monotoni
         engine = load_engine(bundle_path, sample_rate=settings.sample_rate, seed=settings.seed,
                              ceiling=settings.ceiling)
     try:
-        mapper = Mapper(load_map(settings.map_file) if settings.map_file is not None else None)
+        # A learned section that cannot be used is reported and the file's direct mapping plays.
+        mapper = Mapper(load_map(settings.map_file, on_bad_learned=report_to_stderr)
+                        if settings.map_file is not None else None)
         pins = load_pin_map(settings.pins_file)
         sensors = _open_sensors(settings, pins, clock)
     except BaseException:
         close_engine(engine)
         raise
     assert bundle_path is not None
-    return Rig(Instrument(sensors, mapper, engine), sensors, mapper, bundle_path, pins)
+    # Sensors and the other control sources (MIDI, OSC, presets, gallery) meet in the merge.
+    return Rig(Instrument(sensors, ControlMerge(mapper), engine), sensors, mapper, bundle_path, pins)
 
 
 def attach_panel(rig: Rig, settings: PlaySettings, pin_factory: Any = None) -> None:
@@ -158,6 +171,38 @@ def attach_panel(rig: Rig, settings: PlaySettings, pin_factory: Any = None) -> N
 
         pin_factory = MockFactory(pin_class=MockPWMPin)
     rig.panel = PanelLink(ControlPanel(rig.pins, pin_factory=pin_factory), rig.mapper, rig.sensors)
+
+
+def attach_stage(rig: Rig, settings: PlaySettings, *, live: bool,
+                 clock: Callable[[], float] = time.monotonic, health: Callable[[], str | None] | None = None,
+                 report: Callable[[str], None] = print) -> None:
+    """MIDI, OSC and presets from the settings file (device.app.stage); nothing without one."""
+    if settings.instrument is None:
+        return
+    from device.app.stage import open_stage
+
+    rig.stage = open_stage(rig, settings.instrument, live=live, clock=clock, store=settings.store,
+                           health=health, report=report)
+    if rig.panel is not None and rig.stage.presets is not None:
+        rig.panel.attach_presets(rig.stage.presets, report)
+
+
+def attach_gallery_mode(rig: Rig, settings: PlaySettings, *, watcher: Any = None,
+                        wall_clock: Callable[[], datetime] = datetime.now,
+                        report: Callable[[str], None] = print) -> None:
+    """Gallery mode from the settings file's [gallery] section (device.app.gallery); nothing without one.
+
+    With the model store's `watcher`, a bundle on trial is not judged while quiet hours silence it.
+    """
+    if settings.instrument is None or settings.instrument.gallery is None:
+        return
+    from device.app.gallery import attach_to_rig
+
+    gallery = attach_to_rig(rig, settings.instrument.gallery, base_ceiling_db=settings.ceiling_dbfs,
+                            wall_clock=wall_clock, report=report)
+    rig.gallery = gallery
+    if watcher is not None and gallery is not None:
+        watcher.trial_paused = lambda: gallery.silenced
 
 
 def _open_sensors(settings: PlaySettings, pins: Any, clock: Callable[[], float]) -> Any:
@@ -184,6 +229,11 @@ def play_offline(settings: PlaySettings, out: Path, seconds: float,
     clock = StreamClock(settings.sample_rate)
     rig = build_rig(settings, clock)
     try:
+        # Sources without ports, on the stream clock: a take is the same every time.
+        attach_stage(rig, settings, live=False, clock=clock, report=report)
+        wall_start = settings.wall_start or datetime.now()
+        attach_gallery_mode(rig, settings, wall_clock=lambda: wall_start + timedelta(seconds=clock()),
+                            report=report)
         started = time.perf_counter()
         output = WavFileOutput(out, settings.sample_rate, settings.channels)
         try:
@@ -200,6 +250,8 @@ def play_offline(settings: PlaySettings, out: Path, seconds: float,
                   "clipped_samples": output.clipped_samples, "bundle": str(rig.bundle_path),
                   "limited_samples": rig.engine.limited_samples,
                   "nonfinite_samples": rig.engine.nonfinite_samples}
+        if rig.gallery is not None:
+            result["gallery"] = rig.gallery.status()
         report(f"wrote {frames / settings.sample_rate:.1f} s of {rig.bundle_path.name} to {out} "
                f"(rendered in {elapsed:.1f} s)")
         return result
@@ -228,6 +280,8 @@ def play_live(settings: PlaySettings, seconds: float | None,
             attach_panel(rig, settings)
         except Exception as err:  # buttons and LEDs are a convenience: never a reason to stay silent
             report(f"front panel unavailable ({type(err).__name__}: {err}); playing without it")
+        attach_stage(rig, settings, live=True, health=lambda: health.problem, report=report)
+        attach_gallery_mode(rig, settings, watcher=watcher, report=report)
         supervisor = Supervisor(output, control, make_control=lambda: live_control(rig, settings),
                                 report=report)
         notifier = SystemdNotifier()
@@ -239,7 +293,8 @@ def play_live(settings: PlaySettings, seconds: float | None,
             stats = output.stats.as_dict()
             sensors = rig.sensors.status() if hasattr(rig.sensors, "status") else None
             return {
-                "pid": os.getpid(), "mode": "play", "uptime_s": round(time.monotonic() - started_at, 1),
+                "pid": os.getpid(), "mode": rig.gallery.mode if rig.gallery is not None else "play",
+                "uptime_s": round(time.monotonic() - started_at, 1),
                 "model": rig.bundle_path.name,
                 "audio": {key: stats.get(key) for key in ("blocks", "underruns", "errors", "device_lost")},
                 "sensors": {"chips": [{"name": chip.name, "connected": chip.connected,
@@ -249,11 +304,19 @@ def play_live(settings: PlaySettings, seconds: float | None,
                 "health": {"problem": health.problem, "watchdog_pings": health.pings},
                 "limiter": {"limited_samples": rig.engine.limited_samples,
                             "nonfinite_samples": rig.engine.nonfinite_samples},
+                # An rnn's model thread: frames made, frames the synth held because one was late.
+                **({"rnn": {"frames_made": rig.engine.frames_made, "frames_held": rig.engine.frames_held,
+                            "model_faults": rig.engine.model_faults}}
+                   if hasattr(rig.engine, "frames_held") else {}),
+                **(rig.stage.status() if rig.stage is not None else {}),
+                **({"gallery": rig.gallery.status()} if rig.gallery is not None else {}),
             }
 
         status = (StatusReporter(settings.status_file, snapshot, report=report)
                   if settings.status_file is not None else None)
         control.start()
+        if rig.stage is not None:
+            rig.stage.start()
         previous = signal.getsignal(signal.SIGTERM)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -286,6 +349,8 @@ def play_live(settings: PlaySettings, seconds: float | None,
             raise
         finally:
             notifier.stopping("stopping")
+            if rig.stage is not None:
+                rig.stage.stop()
             if watcher is not None:
                 watcher.stop()
             output.stop()
@@ -300,6 +365,9 @@ def play_live(settings: PlaySettings, seconds: float | None,
         # The output limiter's work, as counted by the engine playing at the end.
         stats.update(limited_samples=rig.engine.limited_samples,
                      nonfinite_samples=rig.engine.nonfinite_samples)
+        if hasattr(rig.engine, "frames_held"):  # an rnn: how its model thread kept up
+            stats.update(rnn_frames_made=rig.engine.frames_made, rnn_frames_held=rig.engine.frames_held,
+                         rnn_model_faults=rig.engine.model_faults)
         if watcher is not None:
             stats.update(model_swaps=watcher.swaps, model_rollbacks=watcher.rollbacks)
         report(f"stopped: {stats.get('blocks')} blocks, {stats.get('underruns')} underruns")
@@ -365,7 +433,11 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
     shipped model, and a later flash is picked up while playing.
     """
     if settings.store is None:
-        rig = build_rig(settings, clock)
+        bundle_path = resolve_bundle(settings.bundle)
+        # live=True: an rnn bundle runs its model in its own thread, ahead of the audio.
+        rig = build_rig(settings, clock, engine=load_engine(
+            bundle_path, sample_rate=settings.sample_rate, seed=settings.seed, ceiling=settings.ceiling,
+            live=True), bundle_path=bundle_path)
         settle_garbage_collector()
         return rig, None
     from device.app.audio_tap import AudioTap
@@ -376,7 +448,7 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
 
     def make_engine(path: Path) -> Any:
         return load_engine(path, sample_rate=settings.sample_rate, seed=settings.seed,
-                           ceiling=settings.ceiling)
+                           ceiling=settings.ceiling, live=True)
 
     monitor = TrialMonitor(ModelStore(settings.store), sample_rate=settings.sample_rate)
     if monitor.service_started():

@@ -17,7 +17,8 @@ from typing import Any
 
 from device.cli_options import examples
 
-BENCH_NAMES = ("engine", "latency", "sensors", "mapping", "audio", "swap", "xruns", "flash")
+BENCH_NAMES = ("engine", "latency", "sensors", "mapping", "learned", "audio", "swap", "xruns", "flash",
+               "midi", "rnn")
 BENCH_MODULES: tuple[str, ...] = tuple(f"device.bench.{name}_bench" for name in BENCH_NAMES)
 
 

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     info.set_defaults(func=_info)
     verify = actions.add_parser("verify", help="check a bundle completely (exit 1 with the reason)",
                                 description="Check a bundle completely: manifest, every payload's sha256, "
-                                            "levels; exit 1 with the reason if anything is wrong.",
+                                            "levels (a bank) or a model probe (an rnn); exit 1 with the "
+                                            "reason if anything is wrong.",
                                 **examples("latent bundle verify models/gan-medium.bundle"))
     verify.add_argument("file", help="bundle file")
     verify.set_defaults(func=_verify)
@@ -39,11 +40,17 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from device.bundle.format import KIND_RNN
     from device.bundle.reader import open_bundle
+    from device.bundle.rnn_format import describe, spec_from_manifest
 
     with open_bundle(args.file) as bundle:
         payload_bytes = sum(e["nbytes"] for e in bundle.manifest["payloads"].values())
         print(f"{args.file}: OK ({bundle.kind} {bundle.name!r} v{bundle.manifest['version']}, "
               f"{bundle.sample_rate} Hz, {len(bundle.arrays)} payloads, {payload_bytes} bytes, "
               "all sha256 match)")
+        if bundle.kind == KIND_RNN:
+            # The reader has run the model's probe by now; say what was checked and what it is.
+            spec, _ = spec_from_manifest(bundle.manifest)
+            print(f"  {describe(spec)}; onnxruntime opens it and a probe gives finite controls")
     return 0

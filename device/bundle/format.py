@@ -9,9 +9,10 @@ Layout (little-endian):
     offset 48  M bytes   manifest, UTF-8 JSON (self-describing, see below)
     ...        payloads, each starting on a 64-byte boundary, raw C-order arrays
 
-The manifest names the kind (`segment-bank`; `rnn` later), the sample rate, the exact file size,
+The manifest names the kind (`segment-bank` or `rnn`), the sample rate, the exact file size,
 each payload's offset/size/dtype/shape/sha256, kind-specific fields (for a bank: grid axes,
-pitches, segment length, codec) and the config and provenance that built the bundle.
+pitches, segment length, codec; for an rnn: device/bundle/rnn_format.py) and the config and
+provenance that built the bundle.
 Payloads are memory-mapped by the reader and never unpickled.
 """
 
@@ -29,7 +30,8 @@ ALIGNMENT = 64
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 KIND_SEGMENT_BANK = "segment-bank"
-KINDS = (KIND_SEGMENT_BANK,)
+KIND_RNN = "rnn"  # an ONNX GRU driving the harmonic-plus-noise synth; see device/bundle/rnn_format.py
+KINDS = (KIND_SEGMENT_BANK, KIND_RNN)
 
 # dtypes a payload may declare: plain numeric little-endian arrays only.
 PAYLOAD_DTYPES = ("<i2", "|u1", "<f4", "<f8", "<i4", "<i8")

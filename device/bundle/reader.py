@@ -24,6 +24,7 @@ from device.bundle import codecs
 from device.bundle.format import (
     HEADER,
     HEADER_SIZE,
+    KIND_RNN,
     KIND_SEGMENT_BANK,
     KINDS,
     MAGIC,
@@ -36,6 +37,7 @@ from device.bundle.format import (
     check_display_name,
 )
 from device.bundle.grid import Axis
+from device.bundle.rnn_format import check_rnn
 from device.errors import BundleError
 from device.safe_read import loads_json, open_regular
 
@@ -335,6 +337,7 @@ def _check_levels(path: Path, segments: np.ndarray, scales: np.ndarray, codec: s
 
 KIND_CHECKS: dict[str, Callable[[Path, dict[str, Any], dict[str, np.ndarray], bool], None]] = {
     KIND_SEGMENT_BANK: _check_segment_bank,
+    KIND_RNN: check_rnn,
 }
 
 
@@ -342,7 +345,8 @@ def open_bundle(path: str | os.PathLike[str], *, verify: bool = True, label: str
                 follow_links: bool = True) -> Bundle:
     """Open and check a bundle.
 
-    `verify=False` skips payload hashing and the level check (everything else is checked).
+    `verify=False` skips payload hashing, a bank's level check and an RNN's onnxruntime probe
+    (everything else is checked).
     `label` names the bundle in errors instead of `path` (e.g. the file a user gave, not the
     store's staging copy); `follow_links=False` refuses a symbolic link.
     """

@@ -75,4 +75,6 @@ def test_every_package_of_the_device_extra_is_imported_by_device() -> None:
 
 def test_torch_and_tqdm_are_not_device_dependencies() -> None:
     core, device = _declared()
-    assert not {"torch", "tqdm", "onnx", "onnxruntime"} & (core | device)
+    assert not {"torch", "tqdm", "onnx"} & (core | device)
+    # The rnn engine runs its model with onnxruntime alone; the onnx package (graph tools) stays host-side.
+    assert "onnxruntime" in device
