@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "renders to a WAV file faster than real time.",
         **examples("latent play --out demo.wav --seconds 10",
                    "latent play --sensors i2c --realtime",
-                   "latent play --sensors i2c --settings /etc/latent/instrument.toml",
+                   "latent play --sensors i2c --settings /etc/latent-instrument/instrument.toml",
                    "latent play --bundle models/gan-medium.bundle --gesture demo --sample-rate 44100"))
     parser.add_argument("--bundle", type=Path, help="bundle to play (default: the shipped additive bank)")
     parser.add_argument("--sensors", choices=("sim", "i2c"), default="sim",
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "(docs/instrument-settings.md)")
     settings_file.add_argument("--settings-if-present", type=Path, metavar="FILE",
                                help="like --settings, but no such file means no settings (the service "
-                                    "passes /etc/latent/instrument.toml this way)")
+                                    "passes /etc/latent-instrument/instrument.toml this way)")
     parser.add_argument("--status-file", type=Path, metavar="PATH",
                         help="live: keep the instrument's status in this JSON file, rewritten every "
                              "2 s, for `latent status` (the service uses /run/latent/status.json)")

@@ -1,6 +1,6 @@
 """The instrument settings file: one TOML file for MIDI, OSC, presets and gallery mode (app layer).
 
-`latent play --settings FILE` reads it, and the service passes /etc/latent/instrument.toml when
+`latent play --settings FILE` reads it, and the service passes /etc/latent-instrument/instrument.toml when
 that file exists. Each section belongs to the module that uses it and is read by that module's
 own reader (`device.app.midi_in.read_midi`, ...), registered in `SECTIONS`; this module only
 opens the file strictly (`device.config_file`, lines named in every refusal, unknown sections
@@ -28,7 +28,7 @@ from device.app.presets import PresetSettings, read_presets
 from device.config_file import TableReader, load_table
 from device.errors import ConfigError
 
-SERVICE_SETTINGS = Path("/etc/latent/instrument.toml")  # what the service passes when it exists
+SERVICE_SETTINGS = Path("/etc/latent-instrument/instrument.toml")  # what the service passes when it exists
 HINT = "see docs/instrument-settings.md"
 
 

@@ -35,11 +35,12 @@ and reports them (`last_block_nonfinite`), so the store's trial rolls the bundle
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,6 +92,26 @@ def loudness_and_rest(gain: float) -> tuple[float, float]:
     return loudness, gain / 10.0 ** ((loudness - 1.0) * LOUDNESS_RANGE_DB / 20.0)
 
 
+def bound_runner(session: Any, binding: Any) -> Callable[[], None]:
+    """One model run over `binding`'s fixed arrays, as a call without arguments.
+
+    It goes straight to onnxruntime's compiled session when the wrapper exposes it: the public
+    `run_with_iobinding` re-checks the binding's owner and WebGPU graph capture on every call, about
+    1 us of a 25 us step on this model (`latent bench rnn`; docs/MEASUREMENTS.md), and neither
+    applies to a CPU session. The run options are made once: errors only in the log, and no
+    execution-provider synchronisation (a CPU provider has nothing to wait for).
+    """
+    import onnxruntime
+
+    options = onnxruntime.RunOptions()
+    options.log_severity_level = 3
+    options.add_run_config_entry("disable_synchronize_execution_providers", "1")
+    compiled, raw_binding = getattr(session, "_sess", None), getattr(binding, "_iobinding", None)
+    if compiled is None or raw_binding is None or not hasattr(compiled, "run_with_iobinding"):
+        return functools.partial(session.run_with_iobinding, binding, options)
+    return functools.partial(compiled.run_with_iobinding, raw_binding, options)
+
+
 class RnnEngine:
     """Plays an rnn bundle's model through the harmonic-plus-noise synth; see the module docstring."""
 
@@ -118,6 +139,7 @@ class RnnEngine:
             self._binding.bind_input(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
         for name, array in ((CONTROLS_OUTPUT, self._controls), (STATE_OUTPUT, self._state_out)):
             self._binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
+        self._run_model = bound_runner(self._session, self._binding)
         self._params = GrainParams()
         self._point: tuple[float, float] = (0.5, 0.5)
         self._pitch = float(np.clip(60.0, spec.pitch_lo, spec.pitch_hi))
@@ -219,7 +241,7 @@ class RnnEngine:
             spare.write_frame(0, 220.0, np.full(width, 1.0 / width), 1.0)
         spare.render(out, 0, True)
         saved = self._state.copy()
-        self._session.run_with_iobinding(self._binding)  # ORT's first run prepares its kernels
+        self._run_model()  # ORT's first run prepares its kernels
         self._state[...] = saved
         if self._threaded and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="rnn-model", daemon=True)
@@ -249,7 +271,7 @@ class RnnEngine:
         cond[0, 0, 1] = y
         cond[0, 0, 2] = pitch
         cond[0, 0, 3] = loudness
-        self._session.run_with_iobinding(self._binding)
+        self._run_model()
         synth = self._synth
         # One compiled call: finite check, state carried (or reset), row written and published.
         if not store_frame(synth.ring, synth.sync, synth.harmonics, generation, f0, rest, self._control_row,
