@@ -20,13 +20,15 @@ PREROLL_S = 0.25
 
 
 def load_engine(path: Path, *, sample_rate: int, seed: int = 0, ceiling: float | None = None,
-                live: bool = False) -> Any:
+                live: bool = False, realtime_priority: int | None = None) -> Any:
     """Open `path`, refuse anything unplayable, and return a warmed-up engine for it.
 
     The bundle's kind picks the engine: a segment bank plays granularly, an rnn through its model
     and the harmonic synth. `ceiling`: the engine's output limiter ceiling, linear (None: the
     engine's default, -1 dBFS). `live`: the engine feeds a sound card in real time, so an rnn runs
     its model in its own thread ahead of the audio (offline, it runs in step with the render).
+    `realtime_priority`: that model thread's real-time priority (None: normal class; see
+    device.audio.realtime); a bank has no thread of its own and ignores it.
     """
     from device.bundle.reader import open_bundle, segment_bank
     from device.engine.limiter import DEFAULT_CEILING
@@ -45,7 +47,7 @@ def load_engine(path: Path, *, sample_rate: int, seed: int = 0, ceiling: float |
 
             spec, model = rnn_model(bundle)
             engine = RnnEngine(spec, model, sample_rate=sample_rate, seed=seed, ceiling=limit,
-                               threaded=live, bundle=bundle)
+                               threaded=live, bundle=bundle, realtime_priority=realtime_priority)
         else:
             raise EngineError(f"{path}: this instrument has no engine for {bundle.kind!r} bundles")
         engine.warm_up()

@@ -77,11 +77,12 @@ class PlaySettings:
 
 def realtime_priorities(settings: PlaySettings) -> dict[str, int | None]:
     """Real-time priority of each live thread (None: normal class); see device.audio.realtime."""
-    from device.audio.realtime import AUDIO_PRIORITY, CONTROL_PRIORITY, WATCHER_PRIORITY
+    from device.audio.realtime import AUDIO_PRIORITY, CONTROL_PRIORITY, MODEL_PRIORITY, WATCHER_PRIORITY
 
     if not settings.realtime:
-        return {"audio": None, "control": None, "watcher": None}
-    return {"audio": AUDIO_PRIORITY, "control": CONTROL_PRIORITY, "watcher": WATCHER_PRIORITY}
+        return {"audio": None, "model": None, "control": None, "watcher": None}
+    return {"audio": AUDIO_PRIORITY, "model": MODEL_PRIORITY, "control": CONTROL_PRIORITY,
+            "watcher": WATCHER_PRIORITY}
 
 
 def resolve_bundle(bundle: Path | None) -> Path:
@@ -332,7 +333,7 @@ def play_live(settings: PlaySettings, seconds: float | None,
                 report(irq_problem)
             started = time.monotonic()
             if settings.realtime:
-                report_realtime(output, control, watcher, report)
+                report_realtime(output, control, watcher, report, model=rig.engine)
             while not stop.is_set():
                 left = None if seconds is None else seconds - (time.monotonic() - started)
                 if left is not None and left <= 0:
@@ -367,7 +368,8 @@ def play_live(settings: PlaySettings, seconds: float | None,
                      nonfinite_samples=rig.engine.nonfinite_samples)
         if hasattr(rig.engine, "frames_held"):  # an rnn: how its model thread kept up
             stats.update(rnn_frames_made=rig.engine.frames_made, rnn_frames_held=rig.engine.frames_held,
-                         rnn_model_faults=rig.engine.model_faults)
+                         rnn_model_faults=rig.engine.model_faults,
+                         rnn_model_thread=rig.engine.model_thread_scheduling)
         if watcher is not None:
             stats.update(model_swaps=watcher.swaps, model_rollbacks=watcher.rollbacks)
         report(f"stopped: {stats.get('blocks')} blocks, {stats.get('underruns')} underruns")
@@ -379,25 +381,29 @@ def play_live(settings: PlaySettings, seconds: float | None,
 
 
 def report_realtime(output: Any, control: Any, watcher: Any, report: Callable[[str], None],
-                    timeout_s: float = 1.0) -> None:
-    """Say once whether the threads got their real-time class (they try as they start)."""
+                    timeout_s: float = 1.0, model: Any = None) -> None:
+    """Say once whether the threads got their real-time class (they try as they start). `model`:
+    the playing engine; an rnn's model thread promoted itself before its first frame, in warm_up."""
     deadline = time.monotonic() + timeout_s
     while output.audio_thread_scheduling is None and time.monotonic() < deadline:
         time.sleep(0.01)
     for thread in (control, watcher):
         if thread is not None:
             thread.started.wait(max(0.0, deadline - time.monotonic()))
-    problem = realtime_problem(output, control, watcher)
+    problem = realtime_problem(output, control, watcher, model)
     if problem:
         report(problem)
     else:
-        report(f"real-time scheduling on (render thread {output.audio_thread_scheduling or 'not started'})")
+        model_thread = getattr(model, "model_thread_scheduling", None)
+        report(f"real-time scheduling on (render thread {output.audio_thread_scheduling or 'not started'}"
+               + (f", model thread {model_thread})" if model_thread else ")"))
 
 
-def realtime_problem(output: Any, control: Any, watcher: Any = None) -> str | None:
-    """The first reason a live thread gave for not getting its real-time class, if any."""
-    threads = (output, control) if watcher is None else (output, control, watcher)
-    return next((thread.realtime_problem for thread in threads if thread.realtime_problem), None)
+def realtime_problem(output: Any, control: Any, watcher: Any = None, model: Any = None) -> str | None:
+    """The first reason a live thread gave for not getting its real-time class, if any (`model`: the
+    playing engine, whose rnn model thread tries too; a bank's engine has no thread)."""
+    problems = (getattr(thread, "realtime_problem", None) for thread in (output, control, watcher, model))
+    return next((problem for problem in problems if problem), None)
 
 
 def live_output_and_control(rig: Rig, settings: PlaySettings) -> tuple[Any, Any]:
@@ -437,7 +443,7 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
         # live=True: an rnn bundle runs its model in its own thread, ahead of the audio.
         rig = build_rig(settings, clock, engine=load_engine(
             bundle_path, sample_rate=settings.sample_rate, seed=settings.seed, ceiling=settings.ceiling,
-            live=True), bundle_path=bundle_path)
+            live=True, realtime_priority=realtime_priorities(settings)["model"]), bundle_path=bundle_path)
         settle_garbage_collector()
         return rig, None
     from device.app.audio_tap import AudioTap
@@ -448,7 +454,8 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
 
     def make_engine(path: Path) -> Any:
         return load_engine(path, sample_rate=settings.sample_rate, seed=settings.seed,
-                           ceiling=settings.ceiling, live=True)
+                           ceiling=settings.ceiling, live=True,
+                           realtime_priority=realtime_priorities(settings)["model"])
 
     monitor = TrialMonitor(ModelStore(settings.store), sample_rate=settings.sample_rate)
     if monitor.service_started():

@@ -13,9 +13,11 @@ so they take no more CPU than before, and the kernel's real-time throttling (95%
 leaves the rest of the machine a share even if one ever ran away.
 
 Each thread promotes itself (`promote_current_thread`), at its own priority: the render thread
-highest (SCHED_FIFO 20), then the control thread, then the model watcher. A thread already in a
-real-time class is left as it is. Threads promote themselves rather than inherit from the main
-thread, so that a process the instrument starts never inherits a real-time class.
+highest (SCHED_FIFO 20), then an rnn engine's model thread (device.engine.rnn: it feeds the render
+thread one 4 ms frame ahead, and a late frame is heard as a held one), then the control thread,
+then the model watcher. A thread already in a real-time class is left as it is. Threads promote
+themselves rather than inherit from the main thread, so that a process the instrument starts
+never inherits a real-time class.
 
 A refusal (no RLIMIT_RTPRIO: the service's unit sets LimitRTPRIO; a laptop user usually has
 none) is returned as a reason to report, never raised: the instrument plays either way.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import os
 
 AUDIO_PRIORITY = 20
+MODEL_PRIORITY = 10
 CONTROL_PRIORITY = 2
 WATCHER_PRIORITY = 1
 _MAX_PRIORITY = 99

@@ -113,7 +113,7 @@ def measure_steps(bundle: Path, args: argparse.Namespace, frames: int = 2000) ->
         for i in range(frames + 100):
             _sweep(engine, (i % 500) / 500)
             start = time.perf_counter_ns()
-            engine._session.run_with_iobinding(engine._binding)
+            engine._run_model()  # exactly the engine's call (device.engine.rnn.bound_runner)
             elapsed = time.perf_counter_ns() - start
             np.copyto(engine._state, engine._state_out)
             if i >= 100:

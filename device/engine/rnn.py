@@ -11,7 +11,10 @@ frame or per block once built (inputs and outputs are bound to fixed arrays).
 Two modes, one sound:
 - threaded (live): a model thread keeps `lead_frames` of controls ahead of the audio in the
   synth's frame ring and never runs inside the audio callback. If it misses a deadline the synth
-  holds the last frame (counted in `frames_held`); audio is never dropped.
+  holds the last frame (counted in `frames_held`); audio is never dropped. With
+  `realtime_priority` (`latent play --realtime`) the thread puts itself in a real-time class
+  (device.audio.realtime, below the render thread); a refusal is kept in `realtime_problem` for the
+  app to report, and the thread runs on at normal priority.
 - synchronous (offline renders, tests; the default): render_into makes each frame the moment the
   synth needs it, so a render is a pure function of the calls made between blocks.
 
@@ -45,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from device.audio.realtime import promote_current_thread, thread_scheduling
 from device.bundle.rnn_format import (
     COND_INPUT,
     COND_WIDTH,
@@ -95,20 +99,20 @@ def loudness_and_rest(gain: float) -> tuple[float, float]:
 def bound_runner(session: Any, binding: Any) -> Callable[[], None]:
     """One model run over `binding`'s fixed arrays, as a call without arguments.
 
-    It goes straight to onnxruntime's compiled session when the wrapper exposes it: the public
-    `run_with_iobinding` re-checks the binding's owner and WebGPU graph capture on every call, about
-    1 us of a 25 us step on this model (`latent bench rnn`; docs/MEASUREMENTS.md), and neither
-    applies to a CPU session. The run options are made once: errors only in the log, and no
-    execution-provider synchronisation (a CPU provider has nothing to wait for).
+    Measured on this model (docs/MEASUREMENTS.md, rnn): the compiled session's own
+    `run_with_iobinding` with a RunOptions made once is about 3 us (a tenth) faster per step than the
+    public wrapper, which passes no options, so that onnxruntime makes default ones on every run,
+    and re-checks WebGPU graph capture. Handing the public wrapper options instead doubles the step
+    (its look-up of a graph id in them throws and catches inside onnxruntime on every call), so
+    where an onnxruntime lacks the compiled handles the public call is made without options.
     """
+    compiled, raw_binding = getattr(session, "_sess", None), getattr(binding, "_iobinding", None)
+    if compiled is None or raw_binding is None or not hasattr(compiled, "run_with_iobinding"):
+        return functools.partial(session.run_with_iobinding, binding)
     import onnxruntime
 
     options = onnxruntime.RunOptions()
-    options.log_severity_level = 3
-    options.add_run_config_entry("disable_synchronize_execution_providers", "1")
-    compiled, raw_binding = getattr(session, "_sess", None), getattr(binding, "_iobinding", None)
-    if compiled is None or raw_binding is None or not hasattr(compiled, "run_with_iobinding"):
-        return functools.partial(session.run_with_iobinding, binding, options)
+    options.log_severity_level = 3  # errors only, as the session's (open_session)
     return functools.partial(compiled.run_with_iobinding, raw_binding, options)
 
 
@@ -117,9 +121,12 @@ class RnnEngine:
 
     def __init__(self, spec: RnnSpec, model: bytes, *, sample_rate: int = DEFAULT_SAMPLE_RATE,
                  seed: int = 0, ceiling: float = DEFAULT_CEILING, threaded: bool = False,
-                 lead_frames: float = DEFAULT_LEAD_FRAMES, bundle: Any = None) -> None:
+                 lead_frames: float = DEFAULT_LEAD_FRAMES, bundle: Any = None,
+                 realtime_priority: int | None = None) -> None:
         self._rate = _check_int("sample_rate", sample_rate, 8000, 384000)
         seed = _check_int("seed", seed, 0, 2**63 - 1)
+        self._realtime_priority = None if realtime_priority is None else \
+            _check_int("realtime_priority", realtime_priority, 1, 99)
         if not 0.0 <= lead_frames <= RING_SLOTS - 4:
             raise EngineError(f"lead_frames must be in 0..{RING_SLOTS - 4}, got {lead_frames!r}")
         self.spec = spec
@@ -156,6 +163,8 @@ class RnnEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._thread_error: BaseException | None = None
+        self.realtime_problem: str | None = None  # why the model thread got no real-time class
+        self.model_thread_scheduling: str | None = None  # e.g. 'SCHED_RR 10', once the thread runs
 
     # ----- controls -------------------------------------------------------------------------
 
@@ -282,6 +291,10 @@ class RnnEngine:
         self._frames_made += 1
 
     def _run(self) -> None:
+        # Promoted before its first frame, so warm_up's wait covers it; never inherited by anything.
+        if self._realtime_priority is not None:
+            self.realtime_problem = promote_current_thread(self._realtime_priority)
+        self.model_thread_scheduling = thread_scheduling()
         synth = self._synth
         sf = synth.sf
         try:

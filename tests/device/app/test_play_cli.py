@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import wave
 from pathlib import Path
 
@@ -115,9 +116,32 @@ def test_realtime_is_passed_on_to_the_live_threads(monkeypatch: pytest.MonkeyPat
     assert main(["play", "--seconds", "1"]) == 0
     assert [s.realtime for s in seen] == [True, False]
     assert play_module.realtime_priorities(seen[0]) == {"audio": realtime.AUDIO_PRIORITY,
+                                                        "model": realtime.MODEL_PRIORITY,
                                                         "control": realtime.CONTROL_PRIORITY,
                                                         "watcher": realtime.WATCHER_PRIORITY}
     assert set(play_module.realtime_priorities(seen[1]).values()) == {None}
+
+
+def test_the_rnn_model_threads_refusal_is_reported_with_the_others() -> None:
+    from types import SimpleNamespace
+
+    from device.app.play import realtime_problem, report_realtime
+
+    fine = SimpleNamespace(realtime_problem=None, started=threading.Event(),
+                           audio_thread_scheduling="SCHED_FIFO 20")
+    fine.started.set()
+    refused = SimpleNamespace(realtime_problem="real-time priority 10 refused (test)",
+                              model_thread_scheduling="SCHED_OTHER 0")
+    bank = SimpleNamespace()  # a granular engine: no thread of its own
+    assert realtime_problem(fine, fine, None, refused) == "real-time priority 10 refused (test)"
+    assert realtime_problem(fine, fine, None, bank) is None
+    lines: list[str] = []
+    report_realtime(fine, fine, None, lines.append, model=refused)
+    assert lines == ["real-time priority 10 refused (test)"]
+    lines.clear()
+    report_realtime(fine, fine, None, lines.append,
+                    model=SimpleNamespace(realtime_problem=None, model_thread_scheduling="SCHED_RR 10"))
+    assert lines == ["real-time scheduling on (render thread SCHED_FIFO 20, model thread SCHED_RR 10)"]
 
 
 def test_a_store_plays_its_active_bundle_into_a_file(tmp_path: Path,

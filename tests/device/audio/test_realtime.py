@@ -108,4 +108,5 @@ def test_the_control_thread_polls_in_its_real_time_class_or_says_why_not() -> No
 
 
 def test_the_instrument_threads_rank_below_the_audio_thread() -> None:
-    assert realtime.AUDIO_PRIORITY > realtime.CONTROL_PRIORITY > realtime.WATCHER_PRIORITY >= 1
+    assert realtime.AUDIO_PRIORITY > realtime.MODEL_PRIORITY > realtime.CONTROL_PRIORITY \
+        > realtime.WATCHER_PRIORITY >= 1

@@ -198,3 +198,81 @@ def test_the_ceiling_can_move_while_playing(engine: RnnEngine) -> None:
     assert np.max(np.abs(_render(engine, 20 * FRAME))) <= engine.ceiling
     with pytest.raises(EngineError, match="ceiling must be a linear level"):
         engine.set_ceiling(2.0)
+
+
+def test_the_model_thread_takes_its_real_time_class_or_says_why_not(tmp_path: Path) -> None:
+    from device.audio.realtime import MODEL_PRIORITY
+
+    made = rnn_models.engine(tmp_path / "rt.bundle", sample_rate=RATE, threaded=True,
+                             realtime_priority=MODEL_PRIORITY)
+    try:
+        assert made.frames_made >= 1  # it plays either way
+        if made.realtime_problem is None:
+            assert made.model_thread_scheduling == f"SCHED_RR {MODEL_PRIORITY}"
+        else:
+            assert made.model_thread_scheduling == "SCHED_OTHER 0"
+            assert f"real-time priority {MODEL_PRIORITY} refused" in made.realtime_problem
+    finally:
+        made.close()
+
+
+def test_a_refused_real_time_class_is_kept_for_the_report_and_the_model_plays_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import device.engine.rnn as rnn_module
+
+    asked: list[int] = []
+
+    def refuse(priority: int) -> str:
+        asked.append(priority)
+        return f"real-time priority {priority} refused (test)"
+
+    monkeypatch.setattr(rnn_module, "promote_current_thread", refuse)
+    made = rnn_models.engine(tmp_path / "no.bundle", sample_rate=RATE, threaded=True, realtime_priority=7)
+    try:
+        assert asked == [7] and made.realtime_problem == "real-time priority 7 refused (test)"
+        assert made.frames_made >= 1 and made.model_thread_error is None
+    finally:
+        made.close()
+
+
+def test_without_a_priority_the_model_thread_stays_in_the_normal_class(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import device.engine.rnn as rnn_module
+
+    def never(priority: int) -> str:
+        raise AssertionError(f"promoted to {priority} without being asked")
+
+    monkeypatch.setattr(rnn_module, "promote_current_thread", never)
+    made = rnn_models.engine(tmp_path / "n.bundle", sample_rate=RATE, threaded=True)
+    try:
+        assert made.frames_made >= 1 and made.realtime_problem is None and made.model_thread_error is None
+        assert made.model_thread_scheduling is not None
+    finally:
+        made.close()
+
+
+@pytest.mark.parametrize("priority", [0, 100, 2.5, True])
+def test_a_real_time_priority_outside_1_to_99_is_refused(tmp_path: Path, priority: object) -> None:
+    from device.bundle.reader import open_bundle
+    from device.bundle.rnn_format import rnn_model
+
+    rnn_models.write(tmp_path / "p.bundle", "ok")
+    with open_bundle(tmp_path / "p.bundle") as bundle:
+        spec, model = rnn_model(bundle)
+        with pytest.raises(EngineError, match=r"realtime_priority must be an integer in 1\.\.99"):
+            RnnEngine(spec, model, threaded=True, realtime_priority=priority)  # type: ignore[arg-type]
+
+
+def test_the_engine_step_is_the_model_run_over_its_bound_arrays(engine: RnnEngine) -> None:
+    """The step's direct call gives exactly what the public onnxruntime call gives on the same arrays."""
+    engine.set_point((0.3, 0.7))
+    engine._cond[0, 0, :] = engine._inputs[:4]
+    state = engine._state
+    state[...] = np.linspace(-0.5, 0.5, state.size, dtype=np.float32).reshape(state.shape)
+    engine._run_model()
+    direct = engine._controls.copy(), engine._state_out.copy()
+    engine._controls[...] = 0.0
+    engine._state_out[...] = 0.0
+    engine._session.run_with_iobinding(engine._binding)
+    assert np.array_equal(direct[0], engine._controls) and np.array_equal(direct[1], engine._state_out)
+    assert np.any(direct[0] != 0.0)
