@@ -1,9 +1,12 @@
-"""File helpers shared by the device's layers and the host tools: hashing and durable directories."""
+"""File helpers shared by the device's layers and the host tools: hashing, durable
+directories and atomic writes of host artefacts (the model store has its own, behind its power-cut
+seam: device/store/fsops.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,3 +39,16 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_file_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
+    """Write a file through `write(handle)` so that a crash leaves the old file or the new one whole:
+    a hidden temporary beside it, flushed and fsynced, renamed over it, the directory fsynced."""
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(temp, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    fsync_dir(path.parent)

@@ -11,7 +11,6 @@ previous one. A checkpoint of another architecture is refused with both summarie
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from pathlib import Path
@@ -21,21 +20,12 @@ import numpy as np
 import torch
 
 from device.errors import ConfigError
-from device.files import file_sha256, fsync_dir
+from device.files import file_sha256, write_file_atomically
 from host_tools.errors import CheckpointError
 from host_tools.gan.config import GanConfig, architecture_hash, architecture_summary
 
 _NAME = re.compile(r"^step_(\d{8})\.json$")
 
-
-def _atomic_write(path: Path, write: Any) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    fsync_dir(path.parent)
 
 
 def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -69,7 +59,7 @@ def save_checkpoint(
     stem = f"step_{step:08d}"
     rng_tensors, rng_plain = rng_state()
     weights = directory / f"{stem}.pt"
-    _atomic_write(weights, lambda h: torch.save({**tensors, "rng": rng_tensors}, h))
+    write_file_atomically(weights, lambda h: torch.save({**tensors, "rng": rng_tensors}, h))
     meta = {
         "step": step,
         "architecture_hash": architecture_hash(cfg),
@@ -80,7 +70,7 @@ def save_checkpoint(
         **extra,
     }
     path = directory / f"{stem}.json"
-    _atomic_write(path, lambda h: h.write(json.dumps(meta).encode()))
+    write_file_atomically(path, lambda h: h.write(json.dumps(meta).encode()))
     for old in list_checkpoints(directory)[:-keep]:
         (directory / f"{old.stem}.pt").unlink(missing_ok=True)
         old.unlink(missing_ok=True)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from device.errors import ConfigError
-from device.files import fsync_dir
+from device.files import write_file_atomically
 from host_tools.errors import CheckpointError
 from host_tools.rnn.config import RnnConfig, config_from_dict
 from host_tools.rnn.dataset import RnnDataset, open_dataset
@@ -59,15 +59,6 @@ class RunFiles:
     def samples(self) -> Path:
         return self.root / "samples"
 
-
-def _atomic_bytes(path: Path, write: Callable[[Any], None]) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    fsync_dir(path.parent)
 
 
 def notes_and_conditions(data: RnnDataset, held_out: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -187,7 +178,7 @@ def _start_run(request: TrainRequest, data: RnnDataset) -> tuple[ControlRnn, tor
     arch = architecture_for(request.config, data)
     description["architecture"] = arch.to_dict()
     request.out.mkdir(parents=True, exist_ok=True)
-    _atomic_bytes(files.config, lambda h: h.write(json.dumps(description, indent=1).encode()))
+    write_file_atomically(files.config, lambda h: h.write(json.dumps(description, indent=1).encode()))
     torch.manual_seed(request.config.train.seed)
     model = ControlRnn(arch)
     return model, torch.optim.Adam(model.parameters(), lr=request.config.train.lr), 0
@@ -202,7 +193,7 @@ def save(files: RunFiles, model: ControlRnn, optimizer: torch.optim.Optimizer, s
     files.checkpoints.mkdir(parents=True, exist_ok=True)
     path = files.checkpoints / f"step_{step:08d}.pt"
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}
-    _atomic_bytes(path, lambda h: torch.save(state, h))
+    write_file_atomically(path, lambda h: torch.save(state, h))
     for old in list_checkpoints(files.root)[:-KEEP_CHECKPOINTS]:
         old.unlink(missing_ok=True)
     return path
