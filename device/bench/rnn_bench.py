@@ -3,9 +3,12 @@
 - Real-time factor on one thread: audio seconds rendered per CPU second by the synchronous engine
   (model and synth on the calling thread; onnxruntime on 1 intra-op thread), while the point,
   pitch and gain sweep.
-- The model's step: one frame per onnxruntime call through the engine's bound inputs (median and
-  p90 microseconds), and the same architecture stepped in eager PyTorch on 1 thread, from the host's
-  `latent.bench_references` entry point `rnn` (absent on a device-only install).
+- The model's step: one frame as the engine makes it, the onnxruntime call through the engine's
+  bound inputs (the graph ends at the head's raw outputs) and the compiled output stage that makes
+  them controls in the synth's ring (device/engine/rnn_stage.py), timed together (median and p90
+  microseconds); beside it the same whole model (its output stage included) stepped in eager
+  PyTorch on 1 thread, from the host's `latent.bench_references` entry point `rnn` (absent on a
+  device-only install).
 - The synth alone: microseconds per block of frames the model made beforehand.
 - Control response: in the threaded engine, paced at real time as a sound card would take it,
   the time from a change of the point to the output sample where the synth starts moving toward
@@ -103,22 +106,28 @@ def measure_rtf(bundle: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def measure_steps(bundle: Path, args: argparse.Namespace, frames: int = 2000) -> dict[str, Any]:
-    """The model's step through the engine's binding, and the synth alone on frames made beforehand."""
-    from device.engine.harmonic_synth import RING_SLOTS, HarmonicSynth
+    """The model's step (onnxruntime call + output stage) through the engine's binding, and the synth
+    alone on frames made beforehand."""
+    from device.engine.harmonic_synth import R_AMP, R_F0, RING_SLOTS, HarmonicSynth
 
     engine = _engine(bundle, args, threaded=False)
     try:
         steps: list[float] = []
         rows: list[tuple[float, np.ndarray]] = []
+        ring, sync = engine._synth.ring, engine._synth.sync
         for i in range(frames + 100):
             _sweep(engine, (i % 500) / 500)
+            engine._cond[0, 0, :] = engine._inputs[:4]
+            generation, f0, rest, pitch = engine._inputs[6], engine._inputs[5], engine._inputs[4], \
+                engine._inputs[2]
             start = time.perf_counter_ns()
-            engine._run_model()  # exactly the engine's call (device.engine.rnn.bound_runner)
+            engine._run_model()  # exactly the engine's calls (RnnEngine._step): the model ...
+            engine._store(generation, f0, rest, pitch)  # ... and the output stage into the ring
             elapsed = time.perf_counter_ns() - start
-            np.copyto(engine._state, engine._state_out)
             if i >= 100:
                 steps.append(elapsed / 1000.0)
-                rows.append((engine._inputs[5], engine._controls[0, 0].copy()))
+                row = ring[(int(sync[0]) - 1) % RING_SLOTS]  # nobody renders this engine: rows wrap
+                rows.append((float(row[R_F0]), row[R_AMP:].astype(np.float32)))
         spec = engine.spec
         synth = HarmonicSynth(output_rate=args.sample_rate, model_rate=spec.sample_rate,
                               frame_hop=spec.frame_hop, harmonics=spec.harmonics,
@@ -134,7 +143,10 @@ def measure_steps(bundle: Path, args: argparse.Namespace, frames: int = 2000) ->
             start = time.perf_counter_ns()
             synth.render(out, 0, True)
             block_us.append((time.perf_counter_ns() - start) / 1000.0)
-        return {"model_step": _percentiles(steps), "synth_block": _percentiles(block_us[50:]),
+        return {"model_step": _percentiles(steps),
+                "model_step_what": "one frame: onnxruntime call (to the raw head outputs) + the compiled "
+                                   "output stage into the synth's ring, as RnnEngine._step",
+                "synth_block": _percentiles(block_us[50:]),
                 "frames": frames}
     finally:
         engine.close()

@@ -16,6 +16,12 @@ The manifest section `rnn` (every key required, no others allowed) describes the
     pitch_lo, pitch_hi  float  MIDI range trained; the engine clamps its pitch to it
     quantization   "none" | "int8"
     description    text   one paragraph for people
+    outputs        "raw-head": what the graph's first output holds (below). Bundles exported before
+                   this field existed ended in the finished controls; they are refused with a hint to
+                   re-export (only the project's own shipped bundle was made that way).
+    amplitude_max, noise_max  float  exp_sigmoid's ceilings for the amplitude and the noise magnitudes
+    exp_sigmoid_exponent, exp_sigmoid_threshold  float  exp_sigmoid's exponent and floor (DDSP's 10
+                   and 1e-7): max * sigmoid(x) ** ln(exponent) + threshold
 
 The ONNX graph (opset 17, sequence length T dynamic, batch 1):
 
@@ -23,17 +29,20 @@ The ONNX graph (opset 17, sequence length T dynamic, batch 1):
                                             (1 + dB / 60 of the frame's level relative to the note's
                                             peak, clipped to -60..0 dB)
              state     float32 [layers, 1, hidden]   zeros at the start of a stream
-    outputs  controls  float32 [1, T, 1 + harmonics + noise_bands]: amplitude (>= 0, linear), the
-                                            harmonic distribution (>= 0, summing to 1 over the
-                                            harmonics with k * f0 < nyquist_hz, exactly 0 above),
-                                            noise magnitudes (>= 0, linear, with the meaning and
-                                            scale of HarmonicNoiseSynth.noise_part's)
+    outputs  raw       float32 [1, T, 1 + harmonics + noise_bands]: the head's raw outputs, one
+                                            amplitude logit, harmonic logits, noise logits
              state_out float32 [layers, 1, hidden]
 
+The synthesiser's controls are made from `raw` on the device (device/engine/rnn_stage.py, compiled:
+in the graph these few small nodes cost onnxruntime as much as the GRU): the amplitude (linear, >= 0)
+and noise magnitudes (linear, >= 0, with the meaning and scale of HarmonicNoiseSynth.noise_part's)
+through exp_sigmoid with the section's constants, the harmonic distribution a softmax over the
+harmonics with k * f0 < nyquist_hz (f0 from the cond's pitch), exactly 0 above.
+
 The device reader checks the section strictly, that onnxruntime opens the model with exactly these
-names, ranks and widths, and (when verifying) that a short probe at a few pitches gives finite,
-non-negative controls of the right width and a finite state. Everything else about a bundle (hashes,
-size, signing, flashing) is as for every kind.
+names, ranks and widths, and (when verifying) that a short probe at a few pitches gives finite raw
+outputs of the right width, finite non-negative controls after the stage, and a finite state.
+Everything else about a bundle (hashes, size, signing, flashing) is as for every kind.
 """
 
 from __future__ import annotations
@@ -59,16 +68,18 @@ if TYPE_CHECKING:  # the reader imports this module; the type alone is needed he
 
 MODEL_PAYLOAD = "model"
 COND_INPUT, STATE_INPUT = "cond", "state"
-CONTROLS_OUTPUT, STATE_OUTPUT = "controls", "state_out"
+RAW_OUTPUT, STATE_OUTPUT = "raw", "state_out"
+OUTPUTS_RAW_HEAD = "raw-head"
+OUTPUT_FORMS = (OUTPUTS_RAW_HEAD,)
 COND_WIDTH = 4  # x, y, pitch, loudness
 QUANTIZATIONS = ("none", "int8")
 MAX_MODEL_BYTES = 64 * 1024 * 1024
 MAX_DESCRIPTION_CHARS = 2000
 SECTION_KEYS = frozenset({"frame_hop", "hidden", "layers", "harmonics", "noise_bands", "nyquist_hz",
-                          "axes", "pitch_lo", "pitch_hi", "quantization", "description"})
+                          "axes", "pitch_lo", "pitch_hi", "quantization", "description", "outputs",
+                          "amplitude_max", "noise_max", "exp_sigmoid_exponent",
+                          "exp_sigmoid_threshold"})
 PROBE_FRAMES = 8
-# Controls a hair below zero are rounding (an int8 model's dequantisation); below this they are a bug.
-NEGATIVE_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,11 @@ class RnnSpec:
     noise_bands: int = 65
     nyquist_hz: float = 8000.0
     quantization: str = "none"
+    amplitude_max: float = 1.0
+    noise_max: float = 1.0
+    exp_sigmoid_exponent: float = 10.0
+    exp_sigmoid_threshold: float = 1e-7
+    outputs: str = OUTPUTS_RAW_HEAD
 
     @property
     def control_width(self) -> int:
@@ -113,8 +129,18 @@ class RnnSpec:
             "harmonics": int(self.harmonics), "noise_bands": int(self.noise_bands),
             "nyquist_hz": float(self.nyquist_hz), "axes": [a.to_manifest() for a in self.axes],
             "pitch_lo": float(self.pitch_lo), "pitch_hi": float(self.pitch_hi),
-            "quantization": self.quantization, "description": description,
+            "quantization": self.quantization, "description": description, "outputs": self.outputs,
+            "amplitude_max": float(self.amplitude_max), "noise_max": float(self.noise_max),
+            "exp_sigmoid_exponent": float(self.exp_sigmoid_exponent),
+            "exp_sigmoid_threshold": float(self.exp_sigmoid_threshold),
         }
+
+    def stage_constants(self) -> np.ndarray:
+        """The constants of the device's output stage (device/engine/rnn_stage.py)."""
+        from device.engine.rnn_stage import stage_constants
+
+        return stage_constants(self.nyquist_hz, self.amplitude_max, self.noise_max,
+                               self.exp_sigmoid_exponent, self.exp_sigmoid_threshold)
 
 
 def _is_int(value: Any) -> bool:
@@ -151,6 +177,14 @@ def spec_from_manifest(manifest: Mapping[str, Any]) -> tuple[RnnSpec, str]:
     section = manifest.get("rnn")
     if not isinstance(section, dict):
         raise BundleError("manifest lacks the 'rnn' section (an object) that an rnn bundle needs")
+    if "outputs" not in section:
+        raise BundleError("the rnn section names no output form: an older export whose graph ends in "
+                          "the finished controls, which this device no longer reads; re-export it with "
+                          "`latent rnn export`")
+    if section["outputs"] not in OUTPUT_FORMS:
+        raise BundleError(f"rnn.outputs {section['outputs']!r:.40} is unknown (this device reads "
+                          f"{', '.join(OUTPUT_FORMS)}); re-export it with `latent rnn export` or update "
+                          "the device software")
     missing = sorted(SECTION_KEYS - set(section))
     if missing:
         raise BundleError(f"rnn section lacks field {missing[0]!r}; rebuild the bundle with "
@@ -184,6 +218,16 @@ def spec_from_manifest(manifest: Mapping[str, Any]) -> tuple[RnnSpec, str]:
     quantization = section["quantization"]
     if quantization not in QUANTIZATIONS:
         raise BundleError(f"rnn.quantization must be one of {QUANTIZATIONS}, got {quantization!r:.40}")
+    positive: dict[str, float] = {}
+    for key in ("amplitude_max", "noise_max", "exp_sigmoid_exponent", "exp_sigmoid_threshold"):
+        value = section[key]
+        if not _is_number(value) or not 0 < value < 1e6:
+            raise BundleError(f"rnn.{key} must be a finite number above 0 (and below 1e6), "
+                              f"got {value!r:.40}")
+        positive[key] = float(value)
+    if positive["exp_sigmoid_exponent"] <= 1.0:
+        raise BundleError(f"rnn.exp_sigmoid_exponent must be above 1, got "
+                          f"{positive['exp_sigmoid_exponent']:g}")
     description = section["description"]
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_CHARS or any(
             unicodedata.category(c) == "Cc" and c != "\n" for c in description):
@@ -191,7 +235,10 @@ def spec_from_manifest(manifest: Mapping[str, Any]) -> tuple[RnnSpec, str]:
                           "without control characters")
     spec = RnnSpec(hidden=hidden, layers=layers, axes=(x_axis, y_axis), pitch_lo=float(lo),
                    pitch_hi=float(hi), sample_rate=rate, frame_hop=frame_hop, harmonics=harmonics,
-                   noise_bands=noise_bands, nyquist_hz=float(nyquist), quantization=str(quantization))
+                   noise_bands=noise_bands, nyquist_hz=float(nyquist), quantization=str(quantization),
+                   amplitude_max=positive["amplitude_max"], noise_max=positive["noise_max"],
+                   exp_sigmoid_exponent=positive["exp_sigmoid_exponent"],
+                   exp_sigmoid_threshold=positive["exp_sigmoid_threshold"], outputs=OUTPUTS_RAW_HEAD)
     return spec, description
 
 
@@ -225,14 +272,14 @@ def _check_io(session: onnxruntime.InferenceSession, spec: RnnSpec) -> None:
     if set(inputs) != {COND_INPUT, STATE_INPUT}:
         raise BundleError(f"the model's inputs are {sorted(inputs)}; an rnn bundle needs exactly "
                           f"{[COND_INPUT, STATE_INPUT]}")
-    if not {CONTROLS_OUTPUT, STATE_OUTPUT} <= set(outputs):
+    if not {RAW_OUTPUT, STATE_OUTPUT} <= set(outputs):
         raise BundleError(f"the model's outputs are {sorted(outputs)}; an rnn bundle needs "
-                          f"{[CONTROLS_OUTPUT, STATE_OUTPUT]}")
+                          f"{[RAW_OUTPUT, STATE_OUTPUT]}")
     state_shape: list[int | None] = [spec.layers, 1, spec.hidden]
     expect: dict[str, tuple[Any, list[int | None]]] = {
         f"input {COND_INPUT!r}": (inputs[COND_INPUT], [1, None, COND_WIDTH]),
         f"input {STATE_INPUT!r}": (inputs[STATE_INPUT], state_shape),
-        f"output {CONTROLS_OUTPUT!r}": (outputs[CONTROLS_OUTPUT], [1, None, spec.control_width]),
+        f"output {RAW_OUTPUT!r}": (outputs[RAW_OUTPUT], [1, None, spec.control_width]),
         f"output {STATE_OUTPUT!r}": (outputs[STATE_OUTPUT], state_shape),
     }
     for what, (node, shape) in expect.items():
@@ -258,28 +305,42 @@ def probe_conditions(spec: RnnSpec, frames: int = PROBE_FRAMES) -> list[np.ndarr
     return probes
 
 
+def controls_of(spec: RnnSpec, raw: np.ndarray, cond: np.ndarray) -> np.ndarray:
+    """(T, width) float32 controls from raw outputs (1, T, width) and their cond (1, T, 4) through the
+    device's compiled output stage (allocates; for checks and offline use, not the audio path)."""
+    from device.engine.rnn_stage import output_stage
+
+    constants = spec.stage_constants()
+    frames = raw.shape[1]
+    controls = np.empty((frames, spec.control_width), dtype=np.float64)
+    for t in range(frames):
+        output_stage(raw[0, t], float(cond[0, t, 2]), constants, spec.harmonics, controls[t], 0)
+    return controls.astype(np.float32)
+
+
 def probe(session: onnxruntime.InferenceSession, spec: RnnSpec) -> None:
-    """Run the probe conditions; BundleError unless every output is finite, non-negative and wide enough."""
+    """Run the probe conditions; BundleError unless the raw outputs are finite and of the right width,
+    the controls the device's stage makes of them finite and non-negative, and the state finite."""
     for cond in probe_conditions(spec):
         state = np.zeros((spec.layers, 1, spec.hidden), dtype=np.float32)
         midi = 60.0 + 24.0 * float(cond[0, 0, 2])
         try:
-            controls, state_out = session.run([CONTROLS_OUTPUT, STATE_OUTPUT],
-                                              {COND_INPUT: cond, STATE_INPUT: state})
+            raw, state_out = session.run([RAW_OUTPUT, STATE_OUTPUT], {COND_INPUT: cond, STATE_INPUT: state})
         except Exception as bad:  # an ORT runtime failure (shape mismatch inside the graph, ...)
             first = (str(bad).strip().splitlines() or [type(bad).__name__])[0]
             raise BundleError(f"the model fails on a probe at MIDI {midi:g}: {first[:200]}") from None
         want = (1, cond.shape[1], spec.control_width)
-        if controls.shape != want or state_out.shape != state.shape:
-            raise BundleError(f"the model gives controls {controls.shape} and state {state_out.shape} "
+        if raw.shape != want or state_out.shape != state.shape:
+            raise BundleError(f"the model gives raw outputs {raw.shape} and state {state_out.shape} "
                               f"for a probe; the manifest says {want} and {state.shape}")
-        if not (np.all(np.isfinite(controls)) and np.all(np.isfinite(state_out))):
+        if not (np.all(np.isfinite(raw)) and np.all(np.isfinite(state_out))):
             raise BundleError(f"the model produces NaN or infinite values at MIDI {midi:g}; it cannot "
                               "play: retrain or re-export it")
-        if float(controls.min()) < -NEGATIVE_TOLERANCE:
-            raise BundleError(f"the model produces negative controls (down to {controls.min():.3g}) at "
-                              f"MIDI {midi:g}; amplitudes, harmonic shares and noise magnitudes must be "
-                              ">= 0: re-export it")
+        controls = controls_of(spec, raw, cond)
+        if not np.all(np.isfinite(controls)) or float(controls.min()) < 0.0:
+            raise BundleError(f"the output stage makes controls that are not finite and >= 0 at MIDI "
+                              f"{midi:g} (from {controls.min():.3g} to {controls.max():.3g}); check the "
+                              "rnn section's constants and re-export it")
 
 
 def check_rnn(path: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray], verify: bool) -> None:

@@ -6,7 +6,8 @@ continuous phase and noise across blocks and nothing allocated once built. It is
 it renders exactly what the controls say, so the model's training target and the Pi's sound agree.
 
 - Frames arrive through a ring (`ring`, one row per frame: generation, f0 in Hz, amplitude, the
-  harmonic distribution, the noise magnitudes), written by whoever runs the model; `sync[0]` counts
+  harmonic distribution, the noise magnitudes), written by whoever runs the model (the rnn engine
+  through device/engine/rnn_stage.store_frame, or `write_frame`); `sync[0]` counts
   the rows written. The synth plays from frame a toward frame b, one frame every `frame_hop`
   model-rate samples (4 ms), interpolating every control linearly between them as the host does.
   When b is reached and no new row is there, it either holds (the threaded engine: the sound
@@ -232,32 +233,6 @@ def synth_block(out, start, hold, ring, sync, si, sf, a, b, phase, osc, bands_at
         done += m
     limit(out, lim_si, lim_sf)
     return done
-
-
-@njit(cache=True, fastmath=False)
-def store_frame(ring, sync, harmonics, generation, f0, gain, controls, state, state_out):
-    """The model's output for one frame into the ring (amplitude and noise times `gain`), its state
-    carried over; returns False, with the state reset to zero, when anything came out NaN or
-    infinite (the non-finite controls are still stored: the limiter silences and reports them)."""
-    finite = True
-    for i in range(state_out.size):
-        if not math.isfinite(state_out.flat[i]):
-            finite = False
-    for i in range(controls.shape[0]):
-        if not math.isfinite(controls[i]):
-            finite = False
-    for i in range(state.size):
-        state.flat[i] = state_out.flat[i] if finite else 0.0
-    row = sync[0] % ring.shape[0]
-    ring[row, R_GEN] = generation
-    ring[row, R_F0] = f0
-    ring[row, R_AMP] = controls[0] * gain
-    for i in range(1, 1 + harmonics):
-        ring[row, R_AMP + i] = controls[i]
-    for i in range(1 + harmonics, controls.shape[0]):
-        ring[row, R_AMP + i] = controls[i] * gain
-    sync[0] += 1  # published last: the kernel never sees a half-written row
-    return finite
 
 
 def noise_dft_length(output_rate: int, model_rate: int, noise_bands: int) -> int:

@@ -4,9 +4,11 @@
 Behind the same interface as the granular engine (set_point / set_pitch / set_params / trigger /
 render_into / warm_up and its counters), so the app, the store's trial and the crossfade treat
 both alike. Per 4 ms control frame the model maps (x, y, pitch, loudness) and its GRU state to the
-synthesiser's controls (device/bundle/rnn_format.py); `device.engine.harmonic_synth` renders them
-at the output rate. The GRU state carries across frames and blocks; nothing is allocated per
-frame or per block once built (inputs and outputs are bound to fixed arrays).
+head's raw outputs (device/bundle/rnn_format.py), which the compiled output stage
+(device/engine/rnn_stage.py) makes into the synthesiser's controls straight in its frame ring;
+`device.engine.harmonic_synth` renders them at the output rate. The GRU state carries across
+frames and blocks; nothing is allocated per frame or per block once built (inputs and outputs are
+bound to fixed arrays).
 
 Two modes, one sound:
 - threaded (live): a model thread keeps `lead_frames` of controls ahead of the audio in the
@@ -52,7 +54,7 @@ from device.audio.realtime import promote_current_thread, thread_scheduling
 from device.bundle.rnn_format import (
     COND_INPUT,
     COND_WIDTH,
-    CONTROLS_OUTPUT,
+    RAW_OUTPUT,
     STATE_INPUT,
     STATE_OUTPUT,
     RnnSpec,
@@ -68,10 +70,10 @@ from device.engine.harmonic_synth import (
     S_POS,
     S_SEG,
     HarmonicSynth,
-    store_frame,
 )
 from device.engine.limiter import DEFAULT_CEILING, float32_ceiling
 from device.engine.params import DEFAULT_SAMPLE_RATE, FIELD_NAMES, GrainParams
+from device.engine.rnn_stage import store_frame
 from device.engine.state import F_CEILING, F_LIMIT_GAIN, S_BLOCK_NONFINITE, S_LIMITED, S_NONFINITE
 from device.errors import EngineError
 
@@ -139,12 +141,13 @@ class RnnEngine:
         self._cond = np.zeros((1, 1, COND_WIDTH), dtype=np.float32)
         self._state = np.zeros((spec.layers, 1, spec.hidden), dtype=np.float32)
         self._state_out = np.zeros_like(self._state)
-        self._controls = np.zeros((1, 1, spec.control_width), dtype=np.float32)
-        self._control_row = self._controls[0, 0]  # a view made once (the step allocates nothing)
+        self._raw = np.zeros((1, 1, spec.control_width), dtype=np.float32)
+        self._raw_row = self._raw[0, 0]  # a view made once (the step allocates nothing)
+        self._stage = spec.stage_constants()
         self._binding = self._session.io_binding()
         for name, array in ((COND_INPUT, self._cond), (STATE_INPUT, self._state)):
             self._binding.bind_input(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
-        for name, array in ((CONTROLS_OUTPUT, self._controls), (STATE_OUTPUT, self._state_out)):
+        for name, array in ((RAW_OUTPUT, self._raw), (STATE_OUTPUT, self._state_out)):
             self._binding.bind_output(name, "cpu", 0, np.float32, list(array.shape), array.ctypes.data)
         self._run_model = bound_runner(self._session, self._binding)
         self._params = GrainParams()
@@ -251,6 +254,10 @@ class RnnEngine:
         spare.render(out, 0, True)
         saved = self._state.copy()
         self._run_model()  # ORT's first run prepares its kernels
+        # ... and the output stage is compiled (or loaded from numba's cache) on a spare ring, with
+        # the argument types _store passes (a float generation: one specialisation, not two).
+        store_frame(spare.ring, spare.sync, spare.harmonics, 0.0, 220.0, 1.0, self._raw_row,
+                    float(self._cond[0, 0, 2]), self._stage, self._state_out.copy(), self._state_out)
         self._state[...] = saved
         if self._threaded and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="rnn-model", daemon=True)
@@ -281,14 +288,18 @@ class RnnEngine:
         cond[0, 0, 2] = pitch
         cond[0, 0, 3] = loudness
         self._run_model()
-        synth = self._synth
-        # One compiled call: finite check, state carried (or reset), row written and published.
-        if not store_frame(synth.ring, synth.sync, synth.harmonics, generation, f0, rest, self._control_row,
-                           self._state, self._state_out):
+        if not self._store(generation, f0, rest, pitch):
             # Counted; the GRU starts afresh; the bad controls still reach the synth, whose limiter
             # silences and reports them (the trial must hear of them, not a quietly patched model).
             self._model_faults += 1
         self._frames_made += 1
+
+    def _store(self, generation: float, f0: float, gain: float, pitch: float) -> bool:
+        """One compiled call after the model's run: finite check, state carried (or reset), the
+        output stage run on the raw outputs into the synth's ring row, the row published."""
+        synth = self._synth
+        return bool(store_frame(synth.ring, synth.sync, synth.harmonics, generation, f0, gain, self._raw_row,
+                                pitch, self._stage, self._state, self._state_out))
 
     def _run(self) -> None:
         # Promoted before its first frame, so warm_up's wait covers it; never inherited by anything.

@@ -3,8 +3,9 @@
 The device bench reports how much faster its ONNX path is than the same model stepped in eager
 PyTorch. This builds that model from the bundle's manifest (the architecture `latent rnn export`
 stores in its config; a bundle made elsewhere gets input_width = hidden) with random weights, since
-speed does not depend on them, and steps it one frame per call on one thread, as a frame-by-frame
-eager implementation would run on the device.
+speed does not depend on them, and steps the whole model (its output stage included: the
+exp-sigmoids, harmonic mask and softmax that the device runs compiled after onnxruntime's call) one
+frame per call on one thread, as a frame-by-frame eager implementation would run on the device.
 """
 
 from __future__ import annotations

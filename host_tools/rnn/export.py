@@ -1,10 +1,14 @@
 """`latent rnn export`: a trained RNN run into an `rnn` bundle (host tools; torch, onnxruntime).
 
 The model goes to ONNX with torch's TorchScript exporter (dynamo=False, opset 17, the sequence length
-dynamic, the GRU state an explicit input and output), is written with the device's own writer
-(device/bundle/rnn_format.write_rnn_bundle), then reopened through the device reader (which runs its
-probe) and compared with PyTorch on a few sequences streamed in two chunks (so the carried state is
-compared too): the largest absolute difference of any control must be within FLOAT_TOLERANCE.
+dynamic, the GRU state an explicit input and output), ending at the head's raw outputs: the output
+stage (exp-sigmoids, the harmonic mask and softmax) runs on the device, compiled
+(device/engine/rnn_stage.py), with its constants in the bundle's rnn section. It is written with the
+device's own writer (device/bundle/rnn_format.write_rnn_bundle), then reopened through the device
+reader (which runs its probe) and compared with PyTorch on a few sequences streamed in two chunks (so
+the carried state is compared too): the device's stage on onnxruntime's raw outputs against the
+PyTorch model's controls; the largest absolute difference of any control must be within
+FLOAT_TOLERANCE.
 
 int8 (onnxruntime.quantization.quantize_dynamic, weights int8, activations quantised per call) is
 measured against the float model: its control error (model.control_loss between the two, log domain)
@@ -51,25 +55,46 @@ class ExportReport:
     def to_json(self) -> dict[str, Any]:
         return {"bundle": str(self.path), "size_bytes": self.size_bytes, "written": self.written,
                 "float_check": {"max_abs_error": self.max_abs_error, "tolerance": self.tolerance,
-                                "what": "largest |ONNX via the device reader - PyTorch| over every control "
-                                        f"of 3 sequences of {_CHECK_FRAMES} frames, streamed in 2 chunks"},
+                                "what": "largest |device output stage on ONNX's raw outputs (via the device "
+                                        "reader) - PyTorch's controls| over every control of 3 sequences "
+                                        f"of {_CHECK_FRAMES} frames, streamed in 2 chunks"},
                 "int8": self.int8}
 
 
 def onnx_bytes(model: Any) -> bytes:
-    """The model as ONNX per the contract (inputs cond, state; outputs controls, state_out)."""
+    """The model up to its head's raw outputs as ONNX per the contract (inputs cond, state; outputs
+    raw, state_out)."""
     import torch
 
-    from device.bundle.rnn_format import COND_INPUT, CONTROLS_OUTPUT, STATE_INPUT, STATE_OUTPUT
+    from device.bundle.rnn_format import COND_INPUT, RAW_OUTPUT, STATE_INPUT, STATE_OUTPUT
+
+    class RawGraph(torch.nn.Module):
+        """model.raw (the model without its output stage, which the device runs) computed on the one
+        batch row as 2-D frames and a sequence-first GRU: the same numbers, and onnxruntime fuses each
+        Linear with its activation into one Gemm and needs no transposes around the GRU (10 nodes
+        against 13; 12.6 against 14.0 us a call, docs/MEASUREMENTS.md, rnn)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inputs, self.head = model.inputs, model.head
+            gru = model.gru
+            self.gru = torch.nn.GRU(gru.input_size, gru.hidden_size, num_layers=gru.num_layers)
+            self.gru.load_state_dict(gru.state_dict())
+
+        def forward(self, cond: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            features = self.inputs(cond[0])                               # (T, width)
+            out, state_out = self.gru(features.unsqueeze(1), state)       # (T, 1, hidden)
+            raw = self.head(torch.cat([out[:, 0], features], dim=1))      # (T, 1 + H + N)
+            return raw.unsqueeze(0), state_out
 
     cond = torch.zeros(1, 8, 4)
     state = model.zero_state(1)
     buffer = io.BytesIO()
     with warnings.catch_warnings():  # the tracer's note on GRU batch sizes: the batch is always 1
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (cond, state), buffer, input_names=[COND_INPUT, STATE_INPUT],
-                          output_names=[CONTROLS_OUTPUT, STATE_OUTPUT], opset_version=OPSET,
-                          dynamic_axes={COND_INPUT: {1: "frames"}, CONTROLS_OUTPUT: {1: "frames"}},
+        torch.onnx.export(RawGraph().eval(), (cond, state), buffer, input_names=[COND_INPUT, STATE_INPUT],
+                          output_names=[RAW_OUTPUT, STATE_OUTPUT], opset_version=OPSET,
+                          dynamic_axes={COND_INPUT: {1: "frames"}, RAW_OUTPUT: {1: "frames"}},
                           dynamo=False)
     return buffer.getvalue()
 
@@ -103,15 +128,16 @@ def check_conditions(pitch_lo: float, pitch_hi: float, frames: int = _CHECK_FRAM
 
 
 def stream_session(session: Any, spec: Any, cond: np.ndarray, chunks: int = 2) -> np.ndarray:
-    """(T, C) controls of an onnxruntime session over cond (T, 4), in `chunks` calls carrying state."""
-    from device.bundle.rnn_format import COND_INPUT, CONTROLS_OUTPUT, STATE_INPUT, STATE_OUTPUT
+    """(T, C) controls of an onnxruntime session over cond (T, 4), in `chunks` calls carrying state:
+    the device's output stage (rnn_format.controls_of) on the session's raw outputs."""
+    from device.bundle.rnn_format import COND_INPUT, RAW_OUTPUT, STATE_INPUT, STATE_OUTPUT, controls_of
 
     state = np.zeros((spec.layers, 1, spec.hidden), dtype=np.float32)
     out = []
     for part in np.array_split(cond, chunks):
-        controls, state = session.run([CONTROLS_OUTPUT, STATE_OUTPUT],
-                                      {COND_INPUT: part[None].astype(np.float32), STATE_INPUT: state})
-        out.append(controls[0])
+        feed = part[None].astype(np.float32)
+        raw, state = session.run([RAW_OUTPUT, STATE_OUTPUT], {COND_INPUT: feed, STATE_INPUT: state})
+        out.append(controls_of(spec, raw, feed))
     return np.concatenate(out)
 
 
@@ -186,7 +212,8 @@ def parse_axis_names(text: str) -> list[str]:
 
 
 def rnn_spec(info: dict[str, Any], quantization: str, axis_names: list[str] | None = None) -> Any:
-    from device.bundle.rnn_format import RnnAxis, RnnSpec
+    from device.bundle.rnn_format import OUTPUTS_RAW_HEAD, RnnAxis, RnnSpec
+    from host_tools.rnn.model import EXP_SIGMOID_EXPONENT, EXP_SIGMOID_THRESHOLD
 
     arch, data = info["architecture"], info["data"]
     names = axis_names or [a["name"] for a in data["axes"]]
@@ -196,7 +223,10 @@ def rnn_spec(info: dict[str, Any], quantization: str, axis_names: list[str] | No
                    pitch_lo=float(min(data["pitches"])), pitch_hi=float(max(data["pitches"])),
                    sample_rate=int(data["sample_rate"]), frame_hop=int(data["frame_hop"]),
                    harmonics=int(arch["harmonics"]), noise_bands=int(arch["noise_bands"]),
-                   nyquist_hz=float(arch["nyquist_hz"]), quantization=quantization)
+                   nyquist_hz=float(arch["nyquist_hz"]), quantization=quantization,
+                   amplitude_max=float(arch["amplitude_max"]), noise_max=float(arch["noise_max"]),
+                   exp_sigmoid_exponent=EXP_SIGMOID_EXPONENT, exp_sigmoid_threshold=EXP_SIGMOID_THRESHOLD,
+                   outputs=OUTPUTS_RAW_HEAD)
 
 
 def _write_checked(path: Path, spec: Any, model_bytes: bytes, info: dict[str, Any], step: int,

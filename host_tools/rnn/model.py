@@ -5,8 +5,10 @@ input MLP (two layers, leaky ReLU) -> GRU -> a linear head over [GRU output, MLP
 amplitude and noise magnitudes through DDSP's exp_sigmoid (positive, with a soft ceiling a little
 above the largest value in the training data, so no input can make it blast), the harmonic
 distribution a softmax over the harmonics below nyquist_hz only, the mask computed from the pitch
-input inside the graph (as HarmonicNoiseSynth.harmonic_distribution does), so the exported ONNX
-returns exactly what the device synthesiser renders. Not autoregressive on its own output: the GRU
+input (as HarmonicNoiseSynth.harmonic_distribution does). That output stage is `output_stage`; the
+exported ONNX ends before it, at the head's raw outputs (`raw`), and the device runs the same stage
+compiled (device/engine/rnn_stage.py; its constants travel in the bundle: EXP_SIGMOID_EXPONENT,
+EXP_SIGMOID_THRESHOLD, amplitude_max, noise_max, nyquist_hz). Not autoregressive on its own output: the GRU
 reads only the conditioning, so it cannot feed back into a blow-up, and the state is explicit
 (an input and an output) so the device can step it block by block.
 """
@@ -25,6 +27,7 @@ from host_tools.gan.harmonic_synth import exp_sigmoid
 PITCH_CENTRE, PITCH_SPAN = 60.0, 24.0   # pitch input = (midi - 60) / 24
 _SLOPE = 0.2
 LOG_FLOOR = 1e-4                         # -80 dB: quieter partials and bands are not judged
+EXP_SIGMOID_EXPONENT, EXP_SIGMOID_THRESHOLD = 10.0, 1e-7   # exp_sigmoid's (DDSP's) defaults
 
 
 def pitch_input(midi: Any) -> Any:
@@ -70,18 +73,29 @@ class ControlRnn(nn.Module):
         return torch.zeros(self.arch.layers, batch, self.arch.hidden)
 
     def forward(self, cond: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raw, state_out = self.raw(cond, state)
+        return self.output_stage(raw, cond), state_out
+
+    def raw(self, cond: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The head's raw outputs (B, T, width) and the state: what the exported graph returns."""
         features = self.inputs(cond)
         out, state_out = self.gru(features, state)
-        raw = self.head(torch.cat([out, features], dim=2))
+        return self.head(torch.cat([out, features], dim=2)), state_out
+
+    def output_stage(self, raw: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Raw outputs -> controls (amplitude, harmonic distribution, noise magnitudes); the device's
+        device/engine/rnn_stage.output_stage computes the same."""
         harmonics = self.arch.harmonics
-        amplitude = exp_sigmoid(raw[:, :, :1], max_value=self.arch.amplitude_max)
+        amplitude = exp_sigmoid(raw[:, :, :1], EXP_SIGMOID_EXPONENT, self.arch.amplitude_max,
+                                EXP_SIGMOID_THRESHOLD)
         midi = cond[:, :, 2:3] * PITCH_SPAN + PITCH_CENTRE
         f0 = 440.0 * torch.pow(2.0, (midi - 69.0) / 12.0)
         audible = self.harmonic_numbers * f0 < self.arch.nyquist_hz            # (B, T, H)
         logits = raw[:, :, 1:1 + harmonics].masked_fill(~audible, float("-inf"))
         distribution = torch.softmax(logits, dim=2)
-        noise = exp_sigmoid(raw[:, :, 1 + harmonics:], max_value=self.arch.noise_max)
-        return torch.cat([amplitude, distribution, noise], dim=2), state_out
+        noise = exp_sigmoid(raw[:, :, 1 + harmonics:], EXP_SIGMOID_EXPONENT, self.arch.noise_max,
+                            EXP_SIGMOID_THRESHOLD)
+        return torch.cat([amplitude, distribution, noise], dim=2)
 
 
 def control_loss(predicted: torch.Tensor, target: torch.Tensor, harmonics: int) -> dict[str, torch.Tensor]:

@@ -1,9 +1,11 @@
 """Tiny RNN bundles for the device tests, made with torch here and exported the way the host does.
 
 The model keeps the bundle contract (device/bundle/rnn_format.py): a GRU over (x, y, pitch, loudness)
-frames, then the synthesiser's controls: an amplitude, a harmonic distribution masked above Nyquist by
-the graph itself (from its pitch input) and noise magnitudes. `variant` builds the broken models the
-reader and the store must refuse or roll back: "nan" (NaN controls), "silent" (all zero),
+frames, then a head's raw outputs (amplitude logit, harmonic logits, noise logits), which the device's
+output stage makes into controls with the spec's constants (`controls` here is that stage in torch, as
+host_tools/rnn/model.py has it). `variant` builds the broken models the
+reader and the store must refuse or roll back: "nan" (NaN outputs), "silent" (logits so low that
+amplitude and noise sit at exp_sigmoid's floor of 1e-7),
 "nan-centre" (finite for the reader's probe, NaN at the centre of the surface), "names"
 (wrong input names). Exports are cached per variant for the session (torch's exporter takes ~1 s).
 """
@@ -35,37 +37,47 @@ class TinyControlRnn(torch.nn.Module):
         self.register_buffer("k", torch.arange(1, spec.harmonics + 1, dtype=torch.float32))
 
     def forward(self, cond: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The graph: raw head outputs and the state."""
         hidden, state_out = self.gru(cond, state)
-        out = self.head(hidden)
-        spec = self.spec
-        amp_logit = out[..., :1]
-        logits = out[..., 1:1 + spec.harmonics]
-        noise_logit = out[..., 1 + spec.harmonics:]
+        raw = self.head(hidden)
+        harmonics = self.spec.harmonics
         loudness = cond[..., 3:4]
-        # Level follows loudness as the contract's dB scale says: 0 -> -60 dB, 1 -> 0 dB.
-        level = torch.pow(10.0, (loudness - 1.0) * 3.0)
-        amplitude = 0.3 * torch.sigmoid(amp_logit) * level
-        f0 = 440.0 * torch.pow(2.0, (cond[..., 2:3] * 24.0 + 60.0 - 69.0) / 12.0)
-        audible = (self.k * f0 < spec.nyquist_hz).float()
-        weights = torch.exp(logits - logits.max(dim=-1, keepdim=True).values) * audible
-        distribution = weights / weights.sum(dim=-1, keepdim=True).clamp_min(1e-12)
-        noise = 0.02 * torch.sigmoid(noise_logit) * level
-        controls = torch.cat([amplitude, distribution, noise], dim=-1)
+        # Level follows loudness as the contract's dB scale says, 0 -> -60 dB, 1 -> 0 dB: below its
+        # knee exp_sigmoid(x) is max * 10 ** x, so 3 * (loudness - 1) on the logits is that level.
+        shift = torch.zeros(self.spec.control_width)
+        shift[0] = 1.0
+        shift[1 + harmonics:] = 1.0
+        raw = raw + shift * 3.0 * (loudness - 1.0)
         if self.variant == "silent":
-            controls = controls * 0.0
+            raw = raw * 0.0 - 1e4 * shift
         elif self.variant == "nan":
-            controls = controls * torch.sqrt(loudness - 2.0)  # sqrt of a negative: NaN everywhere
+            raw = raw * torch.sqrt(loudness - 2.0)  # sqrt of a negative: NaN everywhere
         elif self.variant == "nan-centre":
             # Finite for the reader's probe (which never reaches the centre), NaN at the centre of
             # the surface, where the instrument starts: what only the store's trial can catch.
             radius = cond[..., 0:1] ** 2 + cond[..., 1:2] ** 2
-            controls = controls + 0.0 * torch.sqrt(radius - 0.01)
-        return controls, state_out
+            raw = raw + 0.0 * torch.sqrt(radius - 0.01)
+        return raw, state_out
+
+    def controls(self, raw: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The output stage in torch (as host_tools/rnn/model.py's), with the spec's constants."""
+        spec = self.spec
+
+        def exp_sigmoid(x: torch.Tensor, max_value: float) -> torch.Tensor:
+            return max_value * torch.sigmoid(x).pow(math.log(spec.exp_sigmoid_exponent)) + \
+                spec.exp_sigmoid_threshold
+
+        f0 = 440.0 * torch.pow(2.0, (cond[..., 2:3] * 24.0 + 60.0 - 69.0) / 12.0)
+        audible = self.k * f0 < spec.nyquist_hz
+        logits = raw[..., 1:1 + spec.harmonics].masked_fill(~audible, float("-inf"))
+        return torch.cat([exp_sigmoid(raw[..., :1], spec.amplitude_max), torch.softmax(logits, dim=-1),
+                          exp_sigmoid(raw[..., 1 + spec.harmonics:], spec.noise_max)], dim=-1)
 
 
 def spec(**changes: object) -> RnnSpec:
     fields: dict[str, object] = dict(hidden=HIDDEN, layers=LAYERS, axes=(RnnAxis("pc0", -2.0, 2.0),
-                                     RnnAxis("pc1", -2.0, 2.0)), pitch_lo=36.0, pitch_hi=84.0)
+                                     RnnAxis("pc1", -2.0, 2.0)), pitch_lo=36.0, pitch_hi=84.0,
+                                     amplitude_max=0.3, noise_max=0.02)
     fields.update(changes)
     return RnnSpec(**fields)  # type: ignore[arg-type]
 
@@ -82,8 +94,8 @@ def onnx_bytes(variant: str = "ok", hidden: int = HIDDEN, layers: int = LAYERS) 
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (cond, state), buffer, dynamo=False, opset_version=17,
                           input_names=names,
-                          output_names=["controls", "state_out"],
-                          dynamic_axes={names[0]: {1: "T"}, "controls": {1: "T"}})
+                          output_names=["raw", "state_out"],
+                          dynamic_axes={names[0]: {1: "T"}, "raw": {1: "T"}})
     return buffer.getvalue()
 
 

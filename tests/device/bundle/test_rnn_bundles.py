@@ -1,5 +1,7 @@
-"""RNN bundles: a tiny ONNX GRU round-trips through the writer and the reader; broken ones are refused
-with one line naming the fault (the reader runs the model before anything can play it)."""
+"""RNN bundles: a tiny ONNX GRU round-trips through the writer and the reader, its raw outputs made into
+the controls PyTorch makes by the device's output stage; broken ones (and the retired "controls"
+output form) are refused with one line naming the fault (the reader runs the model before anything
+can play it)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ import torch
 from device.bundle.reader import open_bundle
 from device.bundle.rnn_format import (
     COND_INPUT,
-    CONTROLS_OUTPUT,
+    RAW_OUTPUT,
     STATE_INPUT,
     STATE_OUTPUT,
+    controls_of,
     open_session,
     rnn_model,
     write_rnn_bundle,
@@ -23,7 +26,7 @@ from device.bundle.rnn_format import (
 from device.cli import main
 from device.errors import BundleError
 from tests.device import rnn_models
-from tests.device.bundle.test_bad_bundles import _flip, _manifest_edit, _payload_offset
+from tests.device.bundle.test_bad_bundles import _flip, _manifest_edit, _payload_offset, _rewrite_manifest
 
 
 def test_a_tiny_gru_round_trips_and_matches_torch(tmp_path: Path) -> None:
@@ -37,16 +40,23 @@ def test_a_tiny_gru_round_trips_and_matches_torch(tmp_path: Path) -> None:
     cond = torch.rand(1, 40, 4) * 2 - 1
     cond[..., 3] = cond[..., 3].abs()
     state = torch.zeros(spec.layers, 1, spec.hidden)
+    tiny = rnn_models.TinyControlRnn(spec, "ok").eval()
     with torch.no_grad():
-        want, want_state = rnn_models.TinyControlRnn(spec, "ok").eval()(cond, state)
+        want_raw, want_state = tiny(cond, state)
+        want = tiny.controls(want_raw, cond)
     session = open_session(model)
-    got, got_state = session.run([CONTROLS_OUTPUT, STATE_OUTPUT],
+    raw, got_state = session.run([RAW_OUTPUT, STATE_OUTPUT],
                                  {COND_INPUT: cond.numpy(), STATE_INPUT: state.numpy()})
-    np.testing.assert_allclose(got, want.numpy(), atol=1e-5)
+    np.testing.assert_allclose(raw, want_raw.numpy(), atol=1e-5)
     np.testing.assert_allclose(got_state, want_state.numpy(), atol=1e-5)
-    # The contract: the graph itself zeroes the harmonics above Nyquist and the rest sum to 1.
-    distribution = got[0, :, 1:1 + spec.harmonics]
+    got = controls_of(spec, raw, cond.numpy())
+    np.testing.assert_allclose(got, want[0].numpy(), rtol=1e-5, atol=1e-7)
+    # The contract: the stage zeroes the harmonics above Nyquist and the rest sum to 1.
+    distribution = got[:, 1:1 + spec.harmonics]
     np.testing.assert_allclose(distribution.sum(axis=-1), 1.0, atol=1e-5)
+    f0 = 440.0 * 2.0 ** ((cond[0, :, 2].numpy() * 24.0 + 60.0 - 69.0) / 12.0)
+    above = np.arange(1, spec.harmonics + 1)[None, :] * f0[:, None] >= spec.nyquist_hz
+    assert above.any() and np.all(distribution[above] == 0.0)
 
 
 def test_bundle_verify_and_info_describe_the_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -67,7 +77,7 @@ def _raw(tmp_path: Path, model: bytes, **spec_changes: object) -> Path:
 
 REFUSALS = {
     "wrong input names": (lambda p: rnn_models.write(p, "names"), "inputs are ['conditions', 'state']"),
-    "wrong control width": (lambda p: rnn_models.write(p, harmonics=32), "output 'controls' has shape"),
+    "wrong control width": (lambda p: rnn_models.write(p, harmonics=32), "output 'raw' has shape"),
     "wrong state width": (lambda p: rnn_models.write(p, hidden=32), "input 'state' has shape"),
     "NaN-producing": (lambda p: rnn_models.write(p, "nan"), "NaN or infinite values"),
     "not ONNX": (lambda p: _raw(p.parent, b"not an onnx model at all"), "onnxruntime cannot open"),
@@ -95,12 +105,30 @@ FILE_FAULTS = {
     "truncated": (lambda d: d[:-100], "truncated"),
     "flipped model byte": (lambda d: _flip(d, _payload_offset(d, "model") + 50), "'model' sha256 mismatch"),
     "unknown rnn field": (_manifest_edit(["rnn", "temperature"], 1.0), "unknown field 'temperature'"),
-    "missing rnn field": (lambda d: _manifest_edit(["rnn"], {"hidden": 16})(d), "lacks field"),
+    "missing rnn field": (_manifest_edit(["rnn"], {"hidden": 16, "outputs": "raw-head"}), "lacks field"),
     "one axis": (_manifest_edit(["rnn", "axes"], [{"name": "pc0", "lo": -1, "hi": 1}]), "exactly 2 axes"),
     "bad quantization": (_manifest_edit(["rnn", "quantization"], "int4"), "rnn.quantization"),
     "inverted pitch range": (_manifest_edit(["rnn", "pitch_lo"], 90.0), "pitch_lo and pitch_hi"),
     "nyquist above half the rate": (_manifest_edit(["rnn", "nyquist_hz"], 9000.0), "nyquist_hz"),
+    "unknown output form": (_manifest_edit(["rnn", "outputs"], "controls"),
+                            "rnn.outputs 'controls' is unknown"),
+    "negative amplitude ceiling": (_manifest_edit(["rnn", "amplitude_max"], -1.0), "rnn.amplitude_max"),
+    "exponent of 1": (_manifest_edit(["rnn", "exp_sigmoid_exponent"], 1.0), "must be above 1"),
 }
+
+
+def test_the_retired_controls_form_is_refused_with_a_hint_to_re_export(tmp_path: Path) -> None:
+    # Bundles from before the output stage moved to the device had no `outputs` and their graph ended
+    # in the finished controls: read as raw outputs they would play wrong, so they are refused.
+    def old_section(manifest: dict) -> None:
+        for key in ("outputs", "amplitude_max", "noise_max", "exp_sigmoid_exponent", "exp_sigmoid_threshold"):
+            del manifest["rnn"][key]
+
+    path = _rewritten(tmp_path, lambda data: _rewrite_manifest(data, old_section))
+    with pytest.raises(BundleError) as refused:
+        open_bundle(path, verify=False)
+    message = str(refused.value)
+    assert "names no output form" in message and "latent rnn export" in message and "\n" not in message
 
 
 @pytest.mark.parametrize("case", sorted(FILE_FAULTS))

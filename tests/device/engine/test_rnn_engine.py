@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.bundle.rnn_format import COND_INPUT, CONTROLS_OUTPUT, STATE_INPUT, STATE_OUTPUT
+from device.bundle.rnn_format import COND_INPUT, RAW_OUTPUT, STATE_INPUT, STATE_OUTPUT, controls_of
+from device.engine.harmonic_synth import R_AMP
 from device.engine.rnn import RnnEngine, loudness_and_rest
 from device.errors import EngineError
 from tests.device import rnn_models
@@ -72,11 +73,16 @@ def test_the_gru_state_carries_across_frames_as_in_one_long_model_run(engine: Rn
     from device.engine import rnn
 
     written: list[np.ndarray] = []
+    controls: list[np.ndarray] = []
     original = rnn.store_frame
 
     def record(*args: object) -> bool:
-        written.append(np.array(args[6], copy=True))  # the model's controls for this frame
-        return bool(original(*args))
+        written.append(np.array(args[6], copy=True))  # the model's raw outputs for this frame
+        ring, sync = args[0], args[1]
+        made = bool(original(*args))
+        row = ring[(int(sync[0]) - 1) % ring.shape[0]]  # type: ignore[index, call-overload]
+        controls.append(np.array(row[R_AMP:], copy=True))  # what the stage put in the ring
+        return made
 
     monkeypatch.setattr(rnn, "store_frame", record)
     engine.set_point((0.8, 0.3))
@@ -87,10 +93,12 @@ def test_the_gru_state_carries_across_frames_as_in_one_long_model_run(engine: Rn
     cond = np.zeros((1, len(written), 4), dtype=np.float32)
     cond[0, :] = (0.6, -0.4, (67.0 - 60.0) / 24.0, 1.0)
     session = engine._session
-    whole, _ = session.run([CONTROLS_OUTPUT, STATE_OUTPUT], {
+    whole, _ = session.run([RAW_OUTPUT, STATE_OUTPUT], {
         COND_INPUT: cond, STATE_INPUT: np.zeros((spec.layers, 1, spec.hidden), dtype=np.float32)})
     np.testing.assert_allclose(np.array(written), whole[0], rtol=1e-5, atol=1e-6)
     assert np.ptp(whole[0, :, 0]) > 1e-4  # the state really moves: this would catch a reset per frame
+    # The ring holds the output stage's controls of those raw outputs (gain 1: amplitude and noise as made).
+    np.testing.assert_allclose(np.array(controls), controls_of(spec, whole, cond), rtol=1e-5, atol=1e-9)
 
 
 def test_a_change_reaches_the_very_next_frame(engine: RnnEngine) -> None:
@@ -270,9 +278,9 @@ def test_the_engine_step_is_the_model_run_over_its_bound_arrays(engine: RnnEngin
     state = engine._state
     state[...] = np.linspace(-0.5, 0.5, state.size, dtype=np.float32).reshape(state.shape)
     engine._run_model()
-    direct = engine._controls.copy(), engine._state_out.copy()
-    engine._controls[...] = 0.0
+    direct = engine._raw.copy(), engine._state_out.copy()
+    engine._raw[...] = 0.0
     engine._state_out[...] = 0.0
     engine._session.run_with_iobinding(engine._binding)
-    assert np.array_equal(direct[0], engine._controls) and np.array_equal(direct[1], engine._state_out)
+    assert np.array_equal(direct[0], engine._raw) and np.array_equal(direct[1], engine._state_out)
     assert np.any(direct[0] != 0.0)

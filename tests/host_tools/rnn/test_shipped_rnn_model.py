@@ -21,6 +21,7 @@ def test_rnn_bundle_matches_its_recipe() -> None:
     with open_bundle(MODELS / "rnn-medium.bundle") as bundle:
         spec, model = rnn_model(bundle)
         config, provenance = bundle.manifest["config"], bundle.manifest["provenance"]
+        version = bundle.manifest["version"]
     pitches = parse_pitches(recipe["dataset"]["pitches"])
     assert (spec.pitch_lo, spec.pitch_hi) == (min(pitches), max(pitches))
     assert [a.name for a in spec.axes] == recipe["export"]["axis_names"].split(",")
@@ -29,6 +30,8 @@ def test_rnn_bundle_matches_its_recipe() -> None:
     assert provenance["gan"]["run"].endswith(recipe["dataset"]["run"])
     assert config["config_name"] == recipe["train"]["config"] and config["step"] > 0
     assert spec.quantization == "none" and len(model) < 4 * 2**20  # a few MB at most
+    assert version == recipe["export"]["version"] and spec.outputs == "raw-head"
+    assert f"--version {version}" in (MODELS / "rnn-medium.toml").read_text()
 
 
 def test_rnn_bundle_plays(tmp_path: Path) -> None:
