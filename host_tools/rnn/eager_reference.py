@@ -10,11 +10,8 @@ frame per call on one thread, as a frame-by-frame eager implementation would run
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 
 def architecture_from_bundle(bundle_path: Path) -> Any:
@@ -32,32 +29,36 @@ def architecture_from_bundle(bundle_path: Path) -> Any:
                         amplitude_max=1.0, noise_max=1.0)
 
 
-def measure(bundle_path: Path, frames: int, warmup: int) -> dict[str, Any]:
-    """Median and 90th-percentile microseconds of one eager single-frame step (after `warmup` steps)."""
-    import torch
+class EagerStepper:
+    """The whole model on one thread, stepped one frame per `step()` call; `close()` gives torch its
+    thread count back. The bench times `step()` in rounds interleaved with its own step, so both
+    figures come from the same moments of a machine whose speed drifts."""
 
-    from host_tools.rnn.model import ControlRnn
+    def __init__(self, bundle_path: Path) -> None:
+        import torch
 
-    arch = architecture_from_bundle(Path(bundle_path))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+        from host_tools.rnn.model import ControlRnn
+
+        self._torch = torch
+        arch = architecture_from_bundle(Path(bundle_path))
+        self._threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         torch.manual_seed(0)
-        model = ControlRnn(arch).eval()
-        cond = torch.zeros(1, 1, 4)
-        cond[..., 3] = 0.9
-        state = model.zero_state(1)
-        times = []
-        with torch.inference_mode():
-            for index in range(warmup + frames):
-                began = time.perf_counter()
-                _, state = model(cond, state)
-                if index >= warmup:
-                    times.append(time.perf_counter() - began)
-    finally:
-        torch.set_num_threads(threads)
-    us = np.asarray(times) * 1e6
-    return {"step_us_median": round(float(np.median(us)), 2),
-            "step_us_p90": round(float(np.percentile(us, 90)), 2),
-            "model": f"PyTorch {torch.__version__} eager, GRU {arch.layers}x{arch.hidden} + MLP "
-                     f"{arch.input_width} + head, one frame per call, 1 thread"}
+        self._model = ControlRnn(arch).eval()
+        self._cond = torch.zeros(1, 1, 4)
+        self._cond[..., 3] = 0.9
+        self._state = self._model.zero_state(1)
+        self.description = (f"PyTorch {torch.__version__} eager, GRU {arch.layers}x{arch.hidden} + MLP "
+                            f"{arch.input_width} + head + output stage, one frame per call, 1 thread")
+
+    def step(self) -> None:
+        with self._torch.inference_mode():
+            _, self._state = self._model(self._cond, self._state)
+
+    def close(self) -> None:
+        self._torch.set_num_threads(self._threads)
+
+
+def stepper(bundle_path: Path) -> EagerStepper:
+    """The `latent.bench_references` entry point `rnn`."""
+    return EagerStepper(bundle_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -25,7 +26,13 @@ def test_the_json_report_has_every_figure(tmp_path: Path, capsys: pytest.Capture
     assert report["changes"] >= 3 and report["response_ms"]["p50"] <= report["response_ms"]["max"]
     assert report["frames_made"] > 0 and report["rss_bytes"] > 0
     reference = report["eager_reference"]
-    assert reference == "not installed (host extra)" or reference["ratio_to_onnxruntime"] > 0
+    if reference != "not installed (host extra)":
+        assert reference["rounds"] == rnn_bench.ROUNDS and "eager" in reference["model"]
+        low, high = reference["ratio_range"]
+        assert 0 < low <= reference["ratio_median"] <= high
+        for side in ("eager_step", "our_step"):
+            assert 0 < reference[side]["p50_us"] <= reference[side]["max_us"]
+        assert report["meets_eager_ratio"] == (reference["ratio_median"] >= report["target_eager_ratio"])
     assert report["spec"] == {"hidden": 16, "layers": 1, "harmonics": 64, "noise_bands": 65,
                               "quantization": "none"}
 
@@ -33,7 +40,8 @@ def test_the_json_report_has_every_figure(tmp_path: Path, capsys: pytest.Capture
 def test_without_the_host_extra_the_eager_reference_says_so(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rnn_bench.importlib.metadata, "entry_points", lambda group: [])
-    assert rnn_bench.eager_reference(tmp_path / "any.bundle") == "not installed (host extra)"
+    assert rnn_bench.eager_reference(tmp_path / "any.bundle", argparse.Namespace()) == \
+        "not installed (host extra)"
 
 
 def test_a_missing_bundle_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from device.bundle.reader import open_bundle
 from device.bundle.rnn_format import open_session, rnn_model
@@ -79,8 +80,16 @@ def test_axes_can_be_named_by_what_they_move(tiny_run: Path, tmp_path: Path) -> 
 
 def test_the_eager_reference_steps_the_bundles_architecture(bundle: Path) -> None:
     (found,) = [e for e in entry_points(group="latent.bench_references") if e.name == "rnn"]
-    assert found.load() is eager_reference.measure
+    assert found.load() is eager_reference.stepper
     arch = eager_reference.architecture_from_bundle(bundle)
     assert (arch.hidden, arch.input_width, arch.harmonics) == (32, 16, 16)
-    result = eager_reference.measure(bundle, frames=20, warmup=2)
-    assert 0 < result["step_us_median"] <= result["step_us_p90"] and "GRU 1x32" in result["model"]
+    threads = torch.get_num_threads()
+    eager = eager_reference.stepper(bundle)
+    try:
+        assert torch.get_num_threads() == 1 and "GRU 1x32" in eager.description
+        before = eager._state.clone()
+        eager.step()
+        assert not torch.equal(before, eager._state)  # it really steps the recurrence
+    finally:
+        eager.close()
+    assert torch.get_num_threads() == threads
