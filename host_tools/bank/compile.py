@@ -107,21 +107,6 @@ class CompileReport:
         }
 
 
-def _newest_checkpoint(run: Path) -> dict[str, Any]:
-    from host_tools.gan.checkpoint import list_checkpoints
-    from host_tools.gan.export import exported_meta
-    from host_tools.gan.run_dir import RunLayout
-
-    found = list_checkpoints(RunLayout(run).checkpoints)
-    if not found:
-        exported = exported_meta(run)  # a model directory from `latent gan export`
-        if exported is not None:
-            return {"step": int(exported["step"]), "sha256": str(exported["sha256"])}
-        raise ConfigError(f"{run} has no checkpoint yet; train it first (`latent gan train`)")
-    meta = json.loads(found[-1].read_text(encoding="utf-8"))
-    return {"step": int(meta["step"]), "sha256": str(meta["sha256"])}
-
-
 def plan_compile(
     run: str | os.PathLike[str], *, out: str | os.PathLike[str], pitches: list[int],
     pca_axes: list[int] | str | None = None, value_range: tuple[float, float] | str = (-2.0, 2.0),
@@ -132,7 +117,7 @@ def plan_compile(
     """Check the whole job and resolve its grid; ConfigError before anything is generated.
     `bend`: a bend recipe file whose amount range becomes the grid's last axis."""
     from host_tools.gan.config import note_samples, pitch_list
-    from host_tools.gan.run_dir import read_run_config
+    from host_tools.gan.run_dir import newest_checkpoint, read_run_config
     from host_tools.space.directions import load_directions
     from host_tools.space.grids import corners_grid, pca_grid
     from host_tools.space.parsing import check_trained_pitches, parse_axes, parse_range, parse_steps
@@ -180,7 +165,7 @@ def plan_compile(
         raise ConfigError(f"window --offset {offset} --seconds {seconds} does not fit the run's "
                           f"{length / rate:.3f} s notes; keep offset >= 0 and offset + seconds <= "
                           f"{length / rate:.3f}")
-    return CompileRequest(run=run, checkpoint=_newest_checkpoint(run), cfg=cfg, grid=grid, pitches=pitches,
+    return CompileRequest(run=run, checkpoint=newest_checkpoint(run), cfg=cfg, grid=grid, pitches=pitches,
                           window=(first, end), codec=codec, out=out, batch=batch, bend=plan, amounts=amounts)
 
 

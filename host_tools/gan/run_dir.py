@@ -118,3 +118,19 @@ def generate_audio(generator: Any, cfg: GanConfig, z: Any, pitches: list[int]) -
     with torch.no_grad():
         out = generator(z.to(device), index)
         return NoteCodec(cfg).decode(out).float().cpu().numpy()
+
+
+def newest_checkpoint(run: Path) -> dict[str, Any]:
+    """Step and sha256 of the run's newest checkpoint, or of the model `latent gan export` made: what
+    a bank or an RNN dataset records as the generator it was made from."""
+    from host_tools.gan.checkpoint import list_checkpoints
+    from host_tools.gan.export import exported_meta
+
+    found = list_checkpoints(RunLayout(run).checkpoints)
+    if not found:
+        exported = exported_meta(run)  # a model directory from `latent gan export`
+        if exported is not None:
+            return {"step": int(exported["step"]), "sha256": str(exported["sha256"])}
+        raise ConfigError(f"{run} has no checkpoint yet; train it first (`latent gan train`)")
+    meta = json.loads(found[-1].read_text(encoding="utf-8"))
+    return {"step": int(meta["step"]), "sha256": str(meta["sha256"])}

@@ -115,9 +115,8 @@ def plan_dataset(
     batch: int = 32,
 ) -> DatasetRequest:
     """Check the job and resolve its surface; ConfigError before anything is generated."""
-    from host_tools.bank.compile import _newest_checkpoint
     from host_tools.gan.config import pitch_list
-    from host_tools.gan.run_dir import read_run_config
+    from host_tools.gan.run_dir import newest_checkpoint, read_run_config
     from host_tools.space.directions import load_directions
     from host_tools.space.grids import corners_grid, pca_grid
     from host_tools.space.parsing import check_trained_pitches, parse_axes, parse_range, parse_steps
@@ -149,7 +148,7 @@ def plan_dataset(
         raise ConfigError("--pitches names no pitch; give some, e.g. 36-84:3")
     check_trained_pitches(pitches, pitch_list(cfg))
     return DatasetRequest(run=run, out=out, cfg=cfg, grid=grid, pitches=list(pitches),
-                          checkpoint=_newest_checkpoint(run), batch=batch)
+                          checkpoint=newest_checkpoint(run), batch=batch)
 
 
 def _notes(generator: Any, cfg: Any, latents: np.ndarray, pitches: list[int], frame_hop: int,
