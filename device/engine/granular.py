@@ -44,9 +44,7 @@ the limiter worked.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,8 +53,21 @@ import numpy as np
 from device.bundle.codecs import decode_table
 from device.bundle.reader import SegmentBank
 from device.engine.kernel import render_block
-from device.engine.limiter import DEFAULT_CEILING, float32_ceiling, hold_samples, release_factor
-from device.engine.params import DEFAULT_SAMPLE_RATE, FIELD_NAMES, GrainParams
+from device.engine.limiter import (
+    DEFAULT_CEILING,
+    LimiterReadout,
+    float32_ceiling,
+    hold_samples,
+    release_factor,
+)
+from device.engine.params import (
+    DEFAULT_SAMPLE_RATE,
+    GrainParams,
+    changed_params,
+    check_int,
+    check_midi,
+    check_point,
+)
 from device.engine.state import (
     C_GAIN,
     C_GENERATION,
@@ -72,17 +83,12 @@ from device.engine.state import (
     C_TRIGGERS,
     C_WINDOW,
     CTRL_SIZE,
-    F_CEILING,
     F_GAIN,
     F_GAIN_TARGET,
-    F_LIMIT_GAIN,
     MAX_AXES,
     ONSET_RING,
     S_ACTIVE,
-    S_BLOCK_NONFINITE,
     S_DROPPED,
-    S_LIMITED,
-    S_NONFINITE,
     S_RING,
     S_RING_COUNT,
     S_SAMPLES,
@@ -96,12 +102,6 @@ CODE_DTYPES = (np.dtype("<i2"), np.dtype("u1"))
 _FLOAT32 = np.dtype(np.float32)
 
 
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
-        raise EngineError(f"{name} must be an integer in {low}..{high}, got {value!r}")
-    return int(value)
-
-
 def _frozen_view(array: np.ndarray) -> np.ndarray:
     """A read-only view: the kernel is compiled for read-only banks whatever the caller passed."""
     view = array.view()
@@ -109,15 +109,15 @@ def _frozen_view(array: np.ndarray) -> np.ndarray:
     return view
 
 
-class GranularEngine:
+class GranularEngine(LimiterReadout):
     """Renders grains from a `SegmentBank`; see the module docstring for the control semantics."""
 
     def __init__(self, bank: SegmentBank, *, sample_rate: int = DEFAULT_SAMPLE_RATE, max_grains: int = 64,
                  seed: int = 0, ceiling: float = DEFAULT_CEILING) -> None:
         """`ceiling`: the output limiter's ceiling, a linear level (default -1 dBFS)."""
-        self._rate = _check_int("sample_rate", sample_rate, 8000, 384000)
-        self._max_grains = _check_int("max_grains", max_grains, 8, 4096)
-        seed = _check_int("seed", seed, 0, 2**63 - 1)
+        self._rate = check_int("sample_rate", sample_rate, 8000, 384000)
+        self._max_grains = check_int("max_grains", max_grains, 8, 4096)
+        seed = check_int("seed", seed, 0, 2**63 - 1)
         ceiling = float32_ceiling(ceiling)
         segments = bank.segments
         n_axes = segments.ndim - 2
@@ -147,6 +147,7 @@ class GranularEngine:
             seed=seed, max_step=self._bank_rate / self._rate * 2.0 ** ((127 - self._pitches[0]) / 12.0),
             ceiling=ceiling, release=release_factor(self._rate), hold_samples=hold_samples(self._rate),
         )
+        self._limiter_si, self._limiter_sf = self._state.si, self._state.sf
         self._params = GrainParams()
         self._point: tuple[float, ...] = (0.5,) * n_axes
         self._pitch = float(self._pitches[len(self._pitches) // 2])
@@ -163,38 +164,23 @@ class GranularEngine:
 
     def set_point(self, coords: Sequence[float]) -> None:
         """Move to a latent point: one 0..1 value per bank axis; missing trailing axes sit at 0.5."""
-        n_axes = len(self._steps)
-        values = tuple(coords)
-        if len(values) > n_axes:
-            raise EngineError(f"set_point got {len(values)} coordinates but the bank has {n_axes} "
-                              f"{'axis' if n_axes == 1 else 'axes'} ({', '.join(self._axis_names)})")
-        for axis, value in enumerate(values):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not 0.0 <= float(value) <= 1.0:
-                raise EngineError(f"latent coordinate {axis} ({self._axis_names[axis]}) must be a number "
-                                  f"in 0..1, got {value!r}")
-        point = tuple(float(v) for v in values) + (0.5,) * (n_axes - len(values))
+        point = check_point(coords, self._axis_names, "bank")
         if point != self._point:
             self._point = point
             self._changed()
 
     def set_pitch(self, midi: float) -> None:
         """Play at a MIDI pitch (fractional allowed): the nearest bank pitch, transposed by resampling."""
-        if isinstance(midi, bool) or not isinstance(midi, numbers.Real) or not 0.0 <= float(midi) <= 127.0:
-            raise EngineError(f"pitch must be a MIDI note number in 0..127, got {midi!r}")
-        if float(midi) != self._pitch:
-            self._pitch = float(midi)
+        pitch = check_midi(midi)
+        if pitch != self._pitch:
+            self._pitch = pitch
             self._changed()
 
     def set_params(self, **fields: Any) -> None:
         """Change grain parameters (names: those of `GrainParams`); all or nothing.
 
         Values may be of any type: `GrainParams` checks each one and refuses the whole change."""
-        unknown = sorted(set(fields) - set(FIELD_NAMES))
-        if unknown:
-            raise EngineError(f"unknown grain parameter(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(FIELD_NAMES)}")
-        new = dataclasses.replace(self._params, **fields)
+        new = changed_params(self._params, fields)
         needed = math.ceil(new.overlap) + 2
         if needed > self._max_grains:
             raise EngineError(f"overlap {new.overlap:g} needs up to {needed} grain slots but this engine "
@@ -208,13 +194,6 @@ class GranularEngine:
             self._held = None
         self._params = new
         self._changed()
-
-    def set_ceiling(self, ceiling: float) -> None:
-        """Move the output limiter's ceiling (linear, as in the constructor) while playing.
-
-        Lowering it holds from the next block on (the limiter's attack is instantaneous); raising
-        it lets the gain come back at the release pace. Gallery mode's level caps use this."""
-        self._state.sf[F_CEILING] = float32_ceiling(ceiling)
 
     def trigger(self) -> None:
         """Note-on: start a grain at the first sample of the next block."""
@@ -234,7 +213,7 @@ class GranularEngine:
 
     def render(self, frames: int) -> np.ndarray:
         """The next `frames` samples as a new float32 array (allocates; the audio path uses render_into)."""
-        out = np.empty(_check_int("frames", frames, 1, 1 << 24), dtype=np.float32)
+        out = np.empty(check_int("frames", frames, 1, 1 << 24), dtype=np.float32)
         self.render_into(out)
         return out
 
@@ -285,31 +264,6 @@ class GranularEngine:
         return int(self._state.si[S_DROPPED])
 
     @property
-    def ceiling(self) -> float:
-        """The limiter's ceiling (linear): no output sample's magnitude exceeds it."""
-        return float(self._state.sf[F_CEILING])
-
-    @property
-    def limited_samples(self) -> int:
-        """Output samples the limiter turned down so far (0 while everything stayed under the ceiling)."""
-        return int(self._state.si[S_LIMITED])
-
-    @property
-    def limiter_gain(self) -> float:
-        """The limiter's gain at the end of the last block: 1.0 when it is not working."""
-        return float(self._state.sf[F_LIMIT_GAIN])
-
-    @property
-    def nonfinite_samples(self) -> int:
-        """NaN or infinite samples the engine produced and the limiter played as silence, so far."""
-        return int(self._state.si[S_NONFINITE])
-
-    @property
-    def last_block_nonfinite(self) -> int:
-        """NaN or infinite samples silenced in the last block (what a trial must still hear of)."""
-        return int(self._state.si[S_BLOCK_NONFINITE])
-
-    @property
     def params(self) -> GrainParams:
         return self._params
 
@@ -331,7 +285,7 @@ class GranularEngine:
 
     def onset_of(self, generation: int) -> int | None:
         """Output-sample index of the first grain onset made with `generation` or a newer one."""
-        generation = _check_int("generation", generation, 0, self._generation)
+        generation = check_int("generation", generation, 0, self._generation)
         si = self._state.si
         written = int(si[S_RING_COUNT])
         held = min(written, ONSET_RING)

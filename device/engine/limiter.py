@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from device.engine.state import F_CEILING, F_LIMIT_GAIN, S_BLOCK_NONFINITE, S_LIMITED, S_NONFINITE
 from device.errors import EngineError
 
 # -1 dBFS leaves headroom for a DAC's reconstruction overshoot; the lowest ceiling only guards
@@ -61,3 +62,45 @@ def release_factor(sample_rate: int) -> float:
 def hold_samples(sample_rate: int) -> int:
     """LIMITER_HOLD_MS in samples."""
     return round(LIMITER_HOLD_MS * sample_rate / 1000.0)
+
+
+class LimiterReadout:
+    """What every engine says about its output limiter, read from the limiter's slots of its state
+    arrays (`_limiter_si`, `_limiter_sf`: device.engine.state's S_ and F_ indices), and the ceiling
+    moved while playing. Both engines inherit it, so the store's trial, the status file and gallery
+    mode see one meaning."""
+
+    _limiter_si: np.ndarray
+    _limiter_sf: np.ndarray
+
+    def set_ceiling(self, ceiling: float) -> None:
+        """Move the limiter's ceiling (linear, as in the engine's constructor) while playing.
+
+        Lowering it holds from the next block on (the limiter's attack is instantaneous); raising
+        it lets the gain come back at the release pace. Gallery mode's level caps use this."""
+        self._limiter_sf[F_CEILING] = float32_ceiling(ceiling)
+
+    @property
+    def ceiling(self) -> float:
+        """The limiter's ceiling (linear): no output sample's magnitude exceeds it."""
+        return float(self._limiter_sf[F_CEILING])
+
+    @property
+    def limited_samples(self) -> int:
+        """Output samples the limiter turned down so far (0 while everything stayed under the ceiling)."""
+        return int(self._limiter_si[S_LIMITED])
+
+    @property
+    def limiter_gain(self) -> float:
+        """The limiter's gain at the end of the last block: 1.0 when it is not working."""
+        return float(self._limiter_sf[F_LIMIT_GAIN])
+
+    @property
+    def nonfinite_samples(self) -> int:
+        """NaN or infinite samples the engine produced and the limiter played as silence, so far."""
+        return int(self._limiter_si[S_NONFINITE])
+
+    @property
+    def last_block_nonfinite(self) -> int:
+        """NaN or infinite samples silenced in the last block (what a trial must still hear of)."""
+        return int(self._limiter_si[S_BLOCK_NONFINITE])

@@ -7,9 +7,12 @@ mapping layer (`ControlState.params` keys are a subset of them).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from device.engine.windows import WINDOW_NAMES
 from device.errors import EngineError
@@ -72,3 +75,43 @@ class GrainParams:
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(GrainParams))
+
+
+# ----- the controls every engine takes alike (granular and rnn check them with these) -----------
+
+def check_int(name: str, value: object, low: int, high: int) -> int:
+    """An engine's whole-number setting or argument in low..high, or an EngineError naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
+        raise EngineError(f"{name} must be an integer in {low}..{high}, got {value!r}")
+    return int(value)
+
+
+def check_point(coords: Sequence[float], axis_names: Sequence[str], engine: str) -> tuple[float, ...]:
+    """A latent point: one 0..1 value per axis of `engine` ("bank", "rnn"); missing trailing axes sit
+    at 0.5 (where the mapping leaves an axis nobody drives)."""
+    n_axes = len(axis_names)
+    values = tuple(coords)
+    if len(values) > n_axes:
+        raise EngineError(f"set_point got {len(values)} coordinates but the {engine} has {n_axes} "
+                          f"{'axis' if n_axes == 1 else 'axes'} ({', '.join(axis_names)})")
+    for axis, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= float(value) <= 1.0:
+            raise EngineError(f"latent coordinate {axis} ({axis_names[axis]}) must be a number "
+                              f"in 0..1, got {value!r}")
+    return tuple(float(v) for v in values) + (0.5,) * (n_axes - len(values))
+
+
+def check_midi(midi: object) -> float:
+    """A MIDI pitch, fractional allowed, in 0..127."""
+    if isinstance(midi, bool) or not isinstance(midi, numbers.Real) or not 0.0 <= float(midi) <= 127.0:
+        raise EngineError(f"pitch must be a MIDI note number in 0..127, got {midi!r}")
+    return float(midi)
+
+
+def changed_params(params: GrainParams, changes: Mapping[str, Any]) -> GrainParams:
+    """`params` with `changes` made, all checked (names and values): all or nothing."""
+    unknown = sorted(set(changes) - set(FIELD_NAMES))
+    if unknown:
+        raise EngineError(f"unknown grain parameter(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(FIELD_NAMES)}")
+    return dataclasses.replace(params, **changes)

@@ -39,10 +39,8 @@ and reports them (`last_block_nonfinite`), so the store's trial rolls the bundle
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
-import numbers
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -71,10 +69,16 @@ from device.engine.harmonic_synth import (
     S_SEG,
     HarmonicSynth,
 )
-from device.engine.limiter import DEFAULT_CEILING, float32_ceiling
-from device.engine.params import DEFAULT_SAMPLE_RATE, FIELD_NAMES, GrainParams
+from device.engine.limiter import DEFAULT_CEILING, LimiterReadout
+from device.engine.params import (
+    DEFAULT_SAMPLE_RATE,
+    GrainParams,
+    changed_params,
+    check_int,
+    check_midi,
+    check_point,
+)
 from device.engine.rnn_stage import store_frame
-from device.engine.state import F_CEILING, F_LIMIT_GAIN, S_BLOCK_NONFINITE, S_LIMITED, S_NONFINITE
 from device.errors import EngineError
 
 LOUDNESS_RANGE_DB = 60.0  # the loudness input spans -60..0 dB (the contract with the host)
@@ -82,12 +86,6 @@ DEFAULT_LEAD_FRAMES = 1.0  # frames of controls the model thread keeps ahead of 
 POLL_S = 0.0005  # the model thread's look at the audio's progress: under a frame's 4 ms
 WARM_UP_WAIT_S = 1.0
 _FLOAT32 = np.dtype(np.float32)
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
-        raise EngineError(f"{name} must be an integer in {low}..{high}, got {value!r}")
-    return int(value)
 
 
 def loudness_and_rest(gain: float) -> tuple[float, float]:
@@ -118,26 +116,28 @@ def bound_runner(session: Any, binding: Any) -> Callable[[], None]:
     return functools.partial(compiled.run_with_iobinding, raw_binding, options)
 
 
-class RnnEngine:
+class RnnEngine(LimiterReadout):
     """Plays an rnn bundle's model through the harmonic-plus-noise synth; see the module docstring."""
 
     def __init__(self, spec: RnnSpec, model: bytes, *, sample_rate: int = DEFAULT_SAMPLE_RATE,
                  seed: int = 0, ceiling: float = DEFAULT_CEILING, threaded: bool = False,
                  lead_frames: float = DEFAULT_LEAD_FRAMES, bundle: Any = None,
                  realtime_priority: int | None = None) -> None:
-        self._rate = _check_int("sample_rate", sample_rate, 8000, 384000)
-        seed = _check_int("seed", seed, 0, 2**63 - 1)
+        self._rate = check_int("sample_rate", sample_rate, 8000, 384000)
+        seed = check_int("seed", seed, 0, 2**63 - 1)
         self._realtime_priority = None if realtime_priority is None else \
-            _check_int("realtime_priority", realtime_priority, 1, 99)
+            check_int("realtime_priority", realtime_priority, 1, 99)
         if not 0.0 <= lead_frames <= RING_SLOTS - 4:
             raise EngineError(f"lead_frames must be in 0..{RING_SLOTS - 4}, got {lead_frames!r}")
         self.spec = spec
+        self._axis_names = tuple(axis.name for axis in spec.axes)
         self.bundle = bundle  # closed by close()
         self._session = open_session(model, threads=1)
         self._synth = HarmonicSynth(output_rate=self._rate, model_rate=spec.sample_rate,
                                     frame_hop=spec.frame_hop, harmonics=spec.harmonics,
                                     noise_bands=spec.noise_bands, nyquist_hz=spec.nyquist_hz, seed=seed,
                                     ceiling=ceiling)
+        self._limiter_si, self._limiter_sf = self._synth.lim_si, self._synth.lim_sf
         self._cond = np.zeros((1, 1, COND_WIDTH), dtype=np.float32)
         self._state = np.zeros((spec.layers, 1, spec.hidden), dtype=np.float32)
         self._state_out = np.zeros_like(self._state)
@@ -173,44 +173,24 @@ class RnnEngine:
 
     def set_point(self, coords: Sequence[float]) -> None:
         """Move on the model's surface: up to two values in 0..1 (x, y); missing ones sit at 0.5."""
-        values = tuple(coords)
-        if len(values) > 2:
-            raise EngineError(f"set_point got {len(values)} coordinates but the rnn has 2 axes "
-                              f"({self.spec.axes[0].name}, {self.spec.axes[1].name})")
-        for axis, value in enumerate(values):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not 0.0 <= float(value) <= 1.0:
-                raise EngineError(f"latent coordinate {axis} ({self.spec.axes[axis].name}) must be a "
-                                  f"number in 0..1, got {value!r}")
-        point = tuple(float(v) for v in values) + (0.5,) * (2 - len(values))
+        point = check_point(coords, self._axis_names, "rnn")
         if point != self._point:
             self._point = (point[0], point[1])
             self._changed()
 
     def set_pitch(self, midi: float) -> None:
         """Play at a MIDI pitch (fractional allowed), clamped to the range the model was trained on."""
-        if isinstance(midi, bool) or not isinstance(midi, numbers.Real) or not 0.0 <= float(midi) <= 127.0:
-            raise EngineError(f"pitch must be a MIDI note number in 0..127, got {midi!r}")
-        clamped = min(self.spec.pitch_hi, max(self.spec.pitch_lo, float(midi)))
+        clamped = min(self.spec.pitch_hi, max(self.spec.pitch_lo, check_midi(midi)))
         if clamped != self._pitch:
             self._pitch = clamped
             self._changed()
 
     def set_params(self, **fields: Any) -> None:
         """Change parameters (the granular engine's names, all checked); only `gain` acts here."""
-        unknown = sorted(set(fields) - set(FIELD_NAMES))
-        if unknown:
-            raise EngineError(f"unknown grain parameter(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(FIELD_NAMES)}")
-        new = dataclasses.replace(self._params, **fields)
+        new = changed_params(self._params, fields)
         if new != self._params:
             self._params = new
             self._changed()
-
-    def set_ceiling(self, ceiling: float) -> None:
-        """Move the output limiter's ceiling (linear) while playing, as the granular engine's
-        (gallery mode's level caps): lowering holds from the next block, raising releases."""
-        self._synth.lim_sf[F_CEILING] = float32_ceiling(ceiling)
 
     def trigger(self) -> None:
         """Note-on: counted as a change; the loudness envelope comes with `gain`."""
@@ -237,7 +217,7 @@ class RnnEngine:
 
     def render(self, frames: int) -> np.ndarray:
         """The next `frames` samples as a new float32 array (allocates; the audio path uses render_into)."""
-        out = np.empty(_check_int("frames", frames, 1, 1 << 24), dtype=np.float32)
+        out = np.empty(check_int("frames", frames, 1, 1 << 24), dtype=np.float32)
         self.render_into(out)
         return out
 
@@ -355,26 +335,6 @@ class RnnEngine:
         return self._model_faults
 
     @property
-    def ceiling(self) -> float:
-        return float(self._synth.lim_sf[F_CEILING])
-
-    @property
-    def limited_samples(self) -> int:
-        return int(self._synth.lim_si[S_LIMITED])
-
-    @property
-    def limiter_gain(self) -> float:
-        return float(self._synth.lim_sf[F_LIMIT_GAIN])
-
-    @property
-    def nonfinite_samples(self) -> int:
-        return int(self._synth.lim_si[S_NONFINITE])
-
-    @property
-    def last_block_nonfinite(self) -> int:
-        return int(self._synth.lim_si[S_BLOCK_NONFINITE])
-
-    @property
     def params(self) -> GrainParams:
         return self._params
 
@@ -393,7 +353,7 @@ class RnnEngine:
     def onset_of(self, generation: int) -> int | None:
         """Output sample where the synth began moving toward the first frame made with `generation`
         or newer (None until then)."""
-        generation = _check_int("generation", generation, 0, self._generation)
+        generation = check_int("generation", generation, 0, self._generation)
         si = self._synth.si
         written = int(si[I_ONSETS])
         held = min(written, ONSET_RING)
