@@ -31,33 +31,13 @@ import torch
 from device.errors import ConfigError
 from device.files import write_file_atomically
 from host_tools.errors import CheckpointError
+from host_tools.gan.run_dir import RunLayout
 from host_tools.rnn.config import RnnConfig, config_from_dict
 from host_tools.rnn.dataset import RnnDataset, open_dataset
 from host_tools.rnn.model import Architecture, ControlRnn, control_loss, output_ceiling, pitch_input
 
 KEEP_CHECKPOINTS = 2
 _VALIDATION_NOTES = 64
-
-
-@dataclass(frozen=True)
-class RunFiles:
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.json"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / "metrics.jsonl"
-
-    @property
-    def samples(self) -> Path:
-        return self.root / "samples"
 
 
 
@@ -91,7 +71,7 @@ def architecture_for(config: RnnConfig, data: RnnDataset) -> Architecture:
 def read_run(run: str | os.PathLike[str]) -> dict[str, Any]:
     from device.safe_read import read_json
 
-    files = RunFiles(Path(run))
+    files = RunLayout(Path(run))
     if not files.config.is_file():
         raise ConfigError(f"{run} is not an RNN run (no config.json); make one with "
                           "`latent rnn train --data DIR --config small --out RNNRUN`")
@@ -99,7 +79,7 @@ def read_run(run: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def list_checkpoints(run: str | os.PathLike[str]) -> list[Path]:
-    directory = RunFiles(Path(run)).checkpoints
+    directory = RunLayout(Path(run)).checkpoints
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.glob("step_*.pt") if p.stem[5:].isdigit())
@@ -150,7 +130,7 @@ def _crops(cond: torch.Tensor, target: torch.Tensor, batch: int, length: int, se
 
 
 def _start_run(request: TrainRequest, data: RnnDataset) -> tuple[ControlRnn, torch.optim.Optimizer, int]:
-    files = RunFiles(request.out)
+    files = RunLayout(request.out)
     description = {
         "config_name": request.config_name, "config": request.config.to_dict(),
         "architecture": None, "data": {"path": str(request.data.resolve()),
@@ -189,7 +169,7 @@ def learning_rate(peak: float, step: int, steps: int) -> float:
     return peak * (0.1 + 0.45 * (1.0 + math.cos(math.pi * min(step / max(steps, 1), 1.0))))
 
 
-def save(files: RunFiles, model: ControlRnn, optimizer: torch.optim.Optimizer, step: int) -> Path:
+def save(files: RunLayout, model: ControlRnn, optimizer: torch.optim.Optimizer, step: int) -> Path:
     files.checkpoints.mkdir(parents=True, exist_ok=True)
     path = files.checkpoints / f"step_{step:08d}.pt"
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}
@@ -204,7 +184,7 @@ def train(request: TrainRequest, log: Callable[[str], None] = print) -> dict[str
     torch.set_num_threads(1)
     data = open_dataset(request.data)
     model, optimizer, step = _start_run(request, data)
-    files = RunFiles(request.out)
+    files = RunLayout(request.out)
     cfg = request.config.train
     cond, target = (torch.from_numpy(a) for a in notes_and_conditions(data))
     v_cond, v_target = notes_and_conditions(data, held_out=True)
@@ -247,7 +227,8 @@ def train(request: TrainRequest, log: Callable[[str], None] = print) -> dict[str
                     f"{last['heldout_total']:.3f}  ({rate:.1f} steps/s)")
         if step % cfg.checkpoint_every == 0:
             save(files, model, optimizer, step)
-    if not list_checkpoints(files.root) or int(list_checkpoints(files.root)[-1].stem[5:]) != step:
+    saved = list_checkpoints(files.root)
+    if not saved or int(saved[-1].stem[5:]) != step:
         save(files, model, optimizer, step)
     model.eval()
     auditions = write_auditions(model, data, files.samples)
