@@ -142,6 +142,7 @@ class CallbackOutput:
         running = stream is not None
         end = time.perf_counter() if running else self._stopped_at
         elapsed = max(0.0, end - self._started_at) if self._started_at else 0.0
+        longest, p99, p999 = self._timer.interval_figures()
         return OutputStats(
             blocks=self._callbacks,
             blocks_due=elapsed * self.sample_rate / self.frames_per_buffer,
@@ -149,9 +150,7 @@ class CallbackOutput:
             errors=self._errors,
             elapsed_s=elapsed,
             max_render_s=self._timer.max_render,
-            max_interval_s=self._timer.max_interval,
-            interval_p99_s=self._timer.percentile(99.0),
-            interval_p999_s=self._timer.percentile(99.9),
+            max_interval_s=longest, interval_p99_s=p99, interval_p999_s=p999,
             ring_frames=0,
             render_ahead_frames=0,
             output_latency_s=stream_latency(stream) if running else self._final_latency,

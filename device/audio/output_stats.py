@@ -90,6 +90,14 @@ class BlockTimer:
         self.max_render = 0.0
         self._intervals[:] = 0.0
 
-    def percentile(self, q: float) -> float:
-        kept = self._intervals[self._intervals > 0.0]  # slots not written since a reset are 0
-        return float(np.percentile(kept, q)) if kept.size else 0.0
+    def interval_figures(self) -> tuple[float, float, float]:
+        """(longest, p99, p99.9) block spacing, one consistent set read while the render thread
+        goes on writing: the percentiles come from a copy of the ring, and the longest is at least
+        the copy's longest (a spacing stored before `max_interval` caught up with it would
+        otherwise put a percentile above the maximum)."""
+        intervals = self._intervals.copy()
+        kept = intervals[intervals > 0.0]  # slots not written since a reset are 0
+        if not kept.size:
+            return self.max_interval, 0.0, 0.0
+        p99, p999 = np.percentile(kept, (99.0, 99.9))
+        return max(self.max_interval, float(kept.max())), float(p99), float(p999)

@@ -230,6 +230,7 @@ class PyAudioOutput:
             played_s = device_now - self._device_clock_at_first_write
             due = (self._blocks_at_first_write + self._target_frames / self.frames_per_buffer
                    + played_s * self.sample_rate / self.frames_per_buffer)
+        longest, p99, p999 = self._timer.interval_figures()
         return OutputStats(
             blocks=self._blocks,
             blocks_due=due,
@@ -237,9 +238,7 @@ class PyAudioOutput:
             errors=self._errors,
             elapsed_s=max(0.0, end - self._started_at) if self._started_at else 0.0,
             max_render_s=self._timer.max_render,
-            max_interval_s=self._timer.max_interval,
-            interval_p99_s=self._timer.percentile(99.0),
-            interval_p999_s=self._timer.percentile(99.9),
+            max_interval_s=longest, interval_p99_s=p99, interval_p999_s=p999,
             ring_frames=self._ring_frames,
             render_ahead_frames=self._target_frames,
             output_latency_s=(self._target_frames / self.sample_rate
