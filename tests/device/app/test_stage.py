@@ -119,7 +119,8 @@ def test_the_preset_button_stores_on_hold_and_recalls_on_press(panel_rig: Rig,
     stored_point = panel_rig.instrument.latest_state.point
     pin.drive_low()
     deadline = time.monotonic() + 5.0
-    while bank.store.stored() != [1] and time.monotonic() < deadline:
+    # The button thread writes the slot file, then marks it current: wait for both
+    while (bank.store.stored() != [1] or bank.current != 1) and time.monotonic() < deadline:
         time.sleep(0.01)
     pin.drive_high()
     assert bank.store.stored() == [1] and bank.store.load(1).point == stored_point
@@ -129,9 +130,9 @@ def test_the_preset_button_stores_on_hold_and_recalls_on_press(panel_rig: Rig,
     pin.drive_low()
     pin.drive_high()
     deadline = time.monotonic() + 5.0
-    while not bank.source.holding and time.monotonic() < deadline:
+    while (not bank.source.holding or bank.source.recalls < 1) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert bank.source.recalls == 1
+    assert bank.source.holding and bank.source.recalls == 1
 
 
 def test_program_change_recalls_a_slot_and_says_what_is_missing(panel_rig: Rig) -> None:
