@@ -52,10 +52,10 @@ import numpy as np
 
 from device.bundle.codecs import decode_table
 from device.bundle.reader import SegmentBank
+from device.engine.engine_core import EngineCore, check_output_block, onset_in_ring
 from device.engine.kernel import render_block
 from device.engine.limiter import (
     DEFAULT_CEILING,
-    LimiterReadout,
     float32_ceiling,
     hold_samples,
     release_factor,
@@ -99,7 +99,6 @@ from device.errors import EngineError
 
 GAIN_RAMP_MS = 10.0
 CODE_DTYPES = (np.dtype("<i2"), np.dtype("u1"))
-_FLOAT32 = np.dtype(np.float32)
 
 
 def _frozen_view(array: np.ndarray) -> np.ndarray:
@@ -109,7 +108,7 @@ def _frozen_view(array: np.ndarray) -> np.ndarray:
     return view
 
 
-class GranularEngine(LimiterReadout):
+class GranularEngine(EngineCore):
     """Renders grains from a `SegmentBank`; see the module docstring for the control semantics."""
 
     def __init__(self, bank: SegmentBank, *, sample_rate: int = DEFAULT_SAMPLE_RATE, max_grains: int = 64,
@@ -204,18 +203,8 @@ class GranularEngine(LimiterReadout):
 
     def render_into(self, out: np.ndarray) -> None:
         """Fill `out` (1-D, contiguous, writeable float32) with the next len(out) samples."""
-        if type(out) is not np.ndarray or out.dtype is not _FLOAT32 or out.ndim != 1 \
-                or not out.flags.c_contiguous or not out.flags.writeable or out.size == 0:
-            raise EngineError("render_into needs a non-empty, writeable, contiguous 1-D float32 numpy "
-                              f"array; got {type(out).__name__} {getattr(out, 'dtype', '')} "
-                              f"{getattr(out, 'shape', '')}")
+        check_output_block(out)
         render_block(out, *self._kernel_args)
-
-    def render(self, frames: int) -> np.ndarray:
-        """The next `frames` samples as a new float32 array (allocates; the audio path uses render_into)."""
-        out = np.empty(check_int("frames", frames, 1, 1 << 24), dtype=np.float32)
-        self.render_into(out)
-        return out
 
     def warm_up(self) -> None:
         """Compile (or load from numba's cache) the kernel for both codecs and both modes.
@@ -245,11 +234,6 @@ class GranularEngine(LimiterReadout):
     # ----- observation ----------------------------------------------------------------------
 
     @property
-    def generation(self) -> int:
-        """Number of control changes so far (0 = the state the engine was built with)."""
-        return self._generation
-
-    @property
     def samples_rendered(self) -> int:
         return int(self._state.si[S_SAMPLES])
 
@@ -264,22 +248,6 @@ class GranularEngine(LimiterReadout):
         return int(self._state.si[S_DROPPED])
 
     @property
-    def params(self) -> GrainParams:
-        return self._params
-
-    @property
-    def point(self) -> tuple[float, ...]:
-        return self._point
-
-    @property
-    def pitch(self) -> float:
-        return self._pitch
-
-    @property
-    def sample_rate(self) -> int:
-        return self._rate
-
-    @property
     def bank(self) -> SegmentBank:
         return self._bank
 
@@ -287,23 +255,9 @@ class GranularEngine(LimiterReadout):
         """Output-sample index of the first grain onset made with `generation` or a newer one."""
         generation = check_int("generation", generation, 0, self._generation)
         si = self._state.si
-        written = int(si[S_RING_COUNT])
-        held = min(written, ONSET_RING)
-        records = [(int(si[S_RING + 2 * (i % ONSET_RING)]), int(si[S_RING + 2 * (i % ONSET_RING) + 1]))
-                   for i in range(written - held, written)]
-        for index, (gen, onset) in enumerate(records):
-            if gen >= generation:
-                if index == 0 and written > held and gen > generation:
-                    raise EngineError(f"generation {generation} is older than the last {ONSET_RING} "
-                                      "onset records; ask for a recent generation")
-                return onset
-        return None
+        return onset_in_ring(si, int(si[S_RING_COUNT]), S_RING, ONSET_RING, generation)
 
     # ----- internals ------------------------------------------------------------------------
-
-    def _changed(self) -> None:
-        self._generation += 1
-        self._publish()
 
     def _pitch_source(self, midi: float) -> tuple[int, float]:
         """Nearest bank pitch index and the resampling step (bank frames per output sample)."""

@@ -67,8 +67,8 @@ def hold_samples(sample_rate: int) -> int:
 class LimiterReadout:
     """What every engine says about its output limiter, read from the limiter's slots of its state
     arrays (`_limiter_si`, `_limiter_sf`: device.engine.state's S_ and F_ indices), and the ceiling
-    moved while playing. Both engines inherit it, so the store's trial, the status file and gallery
-    mode see one meaning."""
+    moved while playing. Both engines inherit it (through `device.engine.engine_core.EngineCore`),
+    so the store's trial, the status file and gallery mode see one meaning."""
 
     _limiter_si: np.ndarray
     _limiter_sf: np.ndarray

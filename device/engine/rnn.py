@@ -58,6 +58,7 @@ from device.bundle.rnn_format import (
     RnnSpec,
     open_session,
 )
+from device.engine.engine_core import EngineCore, check_output_block, onset_in_ring
 from device.engine.harmonic_synth import (
     I_HELD,
     I_ONSET_RING,
@@ -69,7 +70,7 @@ from device.engine.harmonic_synth import (
     S_SEG,
     HarmonicSynth,
 )
-from device.engine.limiter import DEFAULT_CEILING, LimiterReadout
+from device.engine.limiter import DEFAULT_CEILING
 from device.engine.params import (
     DEFAULT_SAMPLE_RATE,
     GrainParams,
@@ -85,7 +86,6 @@ LOUDNESS_RANGE_DB = 60.0  # the loudness input spans -60..0 dB (the contract wit
 DEFAULT_LEAD_FRAMES = 1.0  # frames of controls the model thread keeps ahead of the audio
 POLL_S = 0.0005  # the model thread's look at the audio's progress: under a frame's 4 ms
 WARM_UP_WAIT_S = 1.0
-_FLOAT32 = np.dtype(np.float32)
 
 
 def loudness_and_rest(gain: float) -> tuple[float, float]:
@@ -116,7 +116,7 @@ def bound_runner(session: Any, binding: Any) -> Callable[[], None]:
     return functools.partial(compiled.run_with_iobinding, raw_binding, options)
 
 
-class RnnEngine(LimiterReadout):
+class RnnEngine(EngineCore):
     """Plays an rnn bundle's model through the harmonic-plus-noise synth; see the module docstring."""
 
     def __init__(self, spec: RnnSpec, model: bytes, *, sample_rate: int = DEFAULT_SAMPLE_RATE,
@@ -201,11 +201,7 @@ class RnnEngine(LimiterReadout):
 
     def render_into(self, out: np.ndarray) -> None:
         """Fill `out` (1-D, contiguous, writeable float32) with the next len(out) samples."""
-        if type(out) is not np.ndarray or out.dtype is not _FLOAT32 or out.ndim != 1 \
-                or not out.flags.c_contiguous or not out.flags.writeable or out.size == 0:
-            raise EngineError("render_into needs a non-empty, writeable, contiguous 1-D float32 numpy "
-                              f"array; got {type(out).__name__} {getattr(out, 'dtype', '')} "
-                              f"{getattr(out, 'shape', '')}")
+        check_output_block(out)
         synth = self._synth
         if self._thread is not None:
             synth.render(out, 0, True)
@@ -214,12 +210,6 @@ class RnnEngine(LimiterReadout):
         while done < out.shape[0]:
             self._step()
             done = synth.render(out, done, False)
-
-    def render(self, frames: int) -> np.ndarray:
-        """The next `frames` samples as a new float32 array (allocates; the audio path uses render_into)."""
-        out = np.empty(check_int("frames", frames, 1, 1 << 24), dtype=np.float32)
-        self.render_into(out)
-        return out
 
     def warm_up(self) -> None:
         """Compile (or load from numba's cache) the synth, run the model once on a copy of its state,
@@ -312,10 +302,6 @@ class RnnEngine(LimiterReadout):
         return self._thread_error
 
     @property
-    def generation(self) -> int:
-        return self._generation
-
-    @property
     def samples_rendered(self) -> int:
         return int(self._synth.si[I_SAMPLES])
 
@@ -334,43 +320,14 @@ class RnnEngine(LimiterReadout):
         """Frames whose controls or state came out NaN or infinite."""
         return self._model_faults
 
-    @property
-    def params(self) -> GrainParams:
-        return self._params
-
-    @property
-    def point(self) -> tuple[float, ...]:
-        return self._point
-
-    @property
-    def pitch(self) -> float:
-        return self._pitch
-
-    @property
-    def sample_rate(self) -> int:
-        return self._rate
-
     def onset_of(self, generation: int) -> int | None:
         """Output sample where the synth began moving toward the first frame made with `generation`
         or newer (None until then)."""
         generation = check_int("generation", generation, 0, self._generation)
         si = self._synth.si
-        written = int(si[I_ONSETS])
-        held = min(written, ONSET_RING)
-        for i in range(written - held, written):
-            slot = I_ONSET_RING + 2 * (i % ONSET_RING)
-            if int(si[slot]) >= generation:
-                if i == written - held and written > held and int(si[slot]) > generation:
-                    raise EngineError(f"generation {generation} is older than the last {ONSET_RING} "
-                                      "onset records; ask for a recent generation")
-                return int(si[slot + 1])
-        return None
+        return onset_in_ring(si, int(si[I_ONSETS]), I_ONSET_RING, ONSET_RING, generation)
 
     # ----- internals ------------------------------------------------------------------------
-
-    def _changed(self) -> None:
-        self._generation += 1
-        self._publish()
 
     def _publish(self) -> None:
         loudness, rest = loudness_and_rest(self._params.gain)
