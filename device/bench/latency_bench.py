@@ -42,6 +42,7 @@ HELP = "sensor-to-sound latency through the timed fake chips, and the control lo
 LATENCY_TARGET_MS = 10.0  # Wessel & Wright (2002): the bound for a gesture's sound to feel immediate
 RENDER_AHEAD_FRAMES = DEFAULT_RENDER_AHEAD_FRAMES  # what `latent play` keeps in PortAudio's ring
 DEVICE_PERIOD_FRAMES = 64  # the sound device's own buffering
+TRIGGER_WAIT_S = 1.0  # a trigger not applied by then counts as missed
 KEYS = (0, 4)  # two pitch keys of the default map, alternated so every touch is a new note
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "additive-timbre.bundle"
 
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                            device_period_frames=args.device_period_frames, idle_s=args.idle_seconds)
 
 
-class _PacedRenderer:
+class PacedRenderer:
     """Renders one block per block period on a thread and logs when each block was done."""
 
     def __init__(self, source: Any, block_frames: int, sample_rate: int, capacity: int = 1 << 16) -> None:
@@ -80,6 +81,7 @@ class _PacedRenderer:
         self.block = np.zeros(block_frames, dtype=np.float32)
         self.period = block_frames / sample_rate
         self.block_frames = block_frames
+        self.sample_rate = sample_rate
         self.done_at = np.zeros(capacity)  # wall time each block finished, by block index
         self.blocks = 0
         self.late_blocks = 0
@@ -107,6 +109,32 @@ class _PacedRenderer:
                 next_time = done
             else:
                 time.sleep(next_time - done)
+
+
+def time_to_sound(instrument: Any, renderer: PacedRenderer, before: int, t0: float, output_frames: int,
+                  poll_s: float) -> tuple[float, float, float] | None:
+    """For a trigger sent at t0 (perf_counter) to an instrument that had applied `before` triggers:
+    seconds from t0 until the instrument applied it, until the block holding its onset was
+    rendered, and until that onset sounds after `output_frames` of buffering (see the module doc).
+    None when it was not applied within TRIGGER_WAIT_S (checked every `poll_s`)."""
+    deadline = t0 + TRIGGER_WAIT_S
+    while instrument.triggers_applied == before and time.perf_counter() < deadline:
+        time.sleep(poll_s)
+    applied = time.perf_counter()
+    if instrument.triggers_applied == before:
+        return None
+    onset = instrument.last_trigger_sample
+    block_index = onset // renderer.block_frames
+    while renderer.blocks <= block_index:
+        time.sleep(0.0005)
+    rendered = renderer.done_at[block_index] - t0
+    offset = onset - block_index * renderer.block_frames
+    return applied - t0, rendered, rendered + (output_frames + offset) / renderer.sample_rate
+
+
+def spread_ms(seconds: list[float]) -> dict[str, float | None]:
+    """The 50th and 99th percentile and the maximum, in ms (None each when there are none)."""
+    return {"p50": _ms(seconds, 50), "p99": _ms(seconds, 99), "max": _ms(seconds, 100)}
 
 
 class _TimedPoll:
@@ -146,7 +174,7 @@ def measure_latency(bundle: Path | None = None, *, touches: int = 60, block_fram
     rig = build_rig(settings)  # the wall clock: the fake bus and ADC take real time
     try:
         chip = rig.sensors.touch_chip
-        renderer = _PacedRenderer(rig.instrument, block_frames, sample_rate)
+        renderer = PacedRenderer(rig.instrument, block_frames, sample_rate)
         poll = _TimedPoll(rig.control_step)
         control = ControlThread(poll, rate_hz=rate_hz, wait=rig.sensors.wait_for_activity)
         renderer.start()
@@ -162,20 +190,12 @@ def measure_latency(bundle: Path | None = None, *, touches: int = 60, block_fram
                 before = rig.instrument.triggers_applied
                 t0 = time.perf_counter()
                 chip.touch(key, 1.0)
-                deadline = t0 + 1.0
-                while rig.instrument.triggers_applied == before and time.perf_counter() < deadline:
-                    time.sleep(0.0005)
-                if rig.instrument.triggers_applied == before:
+                heard = time_to_sound(rig.instrument, renderer, before, t0, output_frames, 0.0005)
+                if heard is None:
                     missed += 1
                 else:
-                    onset = rig.instrument.last_trigger_sample
-                    block_index = onset // block_frames
-                    while renderer.blocks <= block_index:
-                        time.sleep(0.0005)
-                    rendered = renderer.done_at[block_index] - t0
-                    offset = onset - block_index * block_frames
-                    to_render.append(rendered)
-                    total.append(rendered + (output_frames + offset) / sample_rate)
+                    to_render.append(heard[1])
+                    total.append(heard[2])
                 chip.release(key)
                 time.sleep(0.03 + 0.007 * (i % 3))  # release, and vary the phase against the polls
             touched = window.close()
@@ -184,7 +204,8 @@ def measure_latency(bundle: Path | None = None, *, touches: int = 60, block_fram
             renderer.stop()
     finally:
         rig.close()
-    p99 = _ms(total, 99)
+    sound = spread_ms(total)
+    p99 = sound["p99"]
     return {
         "touches": touches,
         "missed_touches": missed,
@@ -194,15 +215,14 @@ def measure_latency(bundle: Path | None = None, *, touches: int = 60, block_fram
         "render_ahead_frames": render_ahead_frames,
         "device_period_frames": device_period_frames,
         "output_buffering_ms": round(output_frames / sample_rate * 1000, 3),
-        "to_render_ms": {"p50": _ms(to_render, 50), "p99": _ms(to_render, 99), "max": _ms(to_render, 100)},
-        "sensor_to_sound_ms": {"p50": _ms(total, 50), "p99": p99, "max": _ms(total, 100)},
+        "to_render_ms": spread_ms(to_render),
+        "sensor_to_sound_ms": sound,
         "control_thread": {
             "idle": idle,
             "touched": touched,
             "errors": control.errors,
             "overruns": control.overruns,
-            "poll_ms": {"p50": _ms(poll.seconds, 50), "p99": _ms(poll.seconds, 99),
-                        "max": _ms(poll.seconds, 100)},
+            "poll_ms": spread_ms(poll.seconds),
         },
         "late_render_blocks": renderer.late_blocks,
         "rendered_blocks": renderer.blocks,

@@ -27,9 +27,10 @@ from device.bench.latency_bench import (
     DEVICE_PERIOD_FRAMES,
     LATENCY_TARGET_MS,
     RENDER_AHEAD_FRAMES,
-    _ms,
-    _PacedRenderer,
+    PacedRenderer,
     measure_latency,
+    spread_ms,
+    time_to_sound,
 )
 from device.engine.params import DEFAULT_SAMPLE_RATE
 
@@ -83,7 +84,7 @@ def measure_midi(bundle: Path | None = None, *, notes: int = 60, block_frames: i
     try:
         attach_stage(rig, settings, live=True, report=lambda line: None)
         stage = rig.stage
-        renderer = _PacedRenderer(rig.instrument, block_frames, sample_rate)
+        renderer = PacedRenderer(rig.instrument, block_frames, sample_rate)
         control = live_control(rig, settings)
         renderer.start()
         control.start()
@@ -98,22 +99,13 @@ def measure_midi(bundle: Path | None = None, *, notes: int = 60, block_frames: i
                 before = rig.instrument.triggers_applied
                 t0 = time.perf_counter()
                 keyboard.send(mido.Message("note_on", note=note, velocity=100))
-                wait_until = t0 + 1.0
-                while rig.instrument.triggers_applied == before and time.perf_counter() < wait_until:
-                    time.sleep(0.0002)
-                applied = time.perf_counter()
-                if rig.instrument.triggers_applied == before:
+                heard = time_to_sound(rig.instrument, renderer, before, t0, output_frames, 0.0002)
+                if heard is None:
                     missed += 1
                 else:
-                    onset = rig.instrument.last_trigger_sample
-                    block_index = onset // block_frames
-                    while renderer.blocks <= block_index:
-                        time.sleep(0.0005)
-                    rendered = renderer.done_at[block_index] - t0
-                    to_apply.append(applied - t0)
-                    to_render.append(rendered)
-                    offset = onset - block_index * block_frames
-                    total.append(rendered + (output_frames + offset) / sample_rate)
+                    to_apply.append(heard[0])
+                    to_render.append(heard[1])
+                    total.append(heard[2])
                 keyboard.send(mido.Message("note_off", note=note))
                 time.sleep(0.02 + 0.003 * (i % 5))  # vary the phase against the blocks
             connected = stage.midi.connected
@@ -124,7 +116,8 @@ def measure_midi(bundle: Path | None = None, *, notes: int = 60, block_frames: i
     finally:
         keyboard.close()
         rig.close()
-    p99 = _ms(total, 99)
+    sound = spread_ms(total)
+    p99 = sound["p99"]
     return {
         "notes": notes,
         "connected": connected,
@@ -134,9 +127,9 @@ def measure_midi(bundle: Path | None = None, *, notes: int = 60, block_frames: i
         "jack_period_frames": block_frames,
         "render_ahead_frames": RENDER_AHEAD_FRAMES,
         "device_period_frames": DEVICE_PERIOD_FRAMES,
-        "to_apply_ms": {"p50": _ms(to_apply, 50), "p99": _ms(to_apply, 99), "max": _ms(to_apply, 100)},
-        "to_render_ms": {"p50": _ms(to_render, 50), "p99": _ms(to_render, 99), "max": _ms(to_render, 100)},
-        "midi_to_sound_ms": {"p50": _ms(total, 50), "p99": p99, "max": _ms(total, 100)},
+        "to_apply_ms": spread_ms(to_apply),
+        "to_render_ms": spread_ms(to_render),
+        "midi_to_sound_ms": sound,
         "late_render_blocks": renderer.late_blocks,
         "target_p99_ms": LATENCY_TARGET_MS,
         "meets_target": bool(p99 is not None and connected and missed == 0 and p99 <= LATENCY_TARGET_MS),
