@@ -118,9 +118,8 @@ def plan_compile(
     `bend`: a bend recipe file whose amount range becomes the grid's last axis."""
     from host_tools.gan.config import note_samples, pitch_list
     from host_tools.gan.run_dir import newest_checkpoint, read_run_config
-    from host_tools.space.directions import load_directions
-    from host_tools.space.grids import corners_grid, pca_grid
-    from host_tools.space.parsing import check_trained_pitches, parse_axes, parse_range, parse_steps
+    from host_tools.space.grids import surface_grid
+    from host_tools.space.parsing import check_trained_pitches
 
     run = Path(run)
     cfg = read_run_config(run)
@@ -131,23 +130,9 @@ def plan_compile(
         raise ConfigError(f"--codec {codec!r} is unknown; choose one of {', '.join(CODECS)}")
     if batch < 1:
         raise ConfigError(f"--batch {batch} must be at least 1")
-    if (pca_axes is None) == (corners is None):
-        raise ConfigError("give either --pca-axes (with --range and --steps) or --corners a,b,c,d")
-    steps = parse_steps(steps)
-    if corners is not None:
-        grid = corners_grid(run, corners, steps, int(cfg.model.latent_dim))
-    else:
-        directions = load_directions(run)
-        axes = parse_axes(pca_axes, directions.count) if isinstance(pca_axes, str) \
-            else parse_axes(",".join(map(str, pca_axes)), directions.count)
-        if not 1 <= len(axes) <= 3:
-            raise ConfigError(f"--pca-axes names {len(axes)} components; a bank has 1 to 3 latent axes")
-        low, high = parse_range(value_range) if isinstance(value_range, str) else value_range
-        if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
-            raise ConfigError(f"--range {value_range!r} must be two increasing numbers, like -2,2")
-        if axis_names is not None and len(axis_names) != len(axes):
-            raise ConfigError(f"--axis-names names {len(axis_names)} axes but --pca-axes chooses {len(axes)}")
-        grid = pca_grid(directions, axes, float(low), float(high), steps, axis_names)
+    grid = surface_grid(run, int(cfg.model.latent_dim), pca_axes=pca_axes, value_range=value_range,
+                        steps=steps, corners=corners, axis_counts=(1, 3),
+                        count_hint="a bank has 1 to 3 latent axes", axis_names=axis_names)
     check_trained_pitches(pitches, pitch_list(cfg))
     plan, amounts = None, None
     if bend is not None:

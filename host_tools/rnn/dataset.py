@@ -117,9 +117,8 @@ def plan_dataset(
     """Check the job and resolve its surface; ConfigError before anything is generated."""
     from host_tools.gan.config import pitch_list
     from host_tools.gan.run_dir import newest_checkpoint, read_run_config
-    from host_tools.space.directions import load_directions
-    from host_tools.space.grids import corners_grid, pca_grid
-    from host_tools.space.parsing import check_trained_pitches, parse_axes, parse_range, parse_steps
+    from host_tools.space.grids import surface_grid
+    from host_tools.space.parsing import check_trained_pitches
 
     run, out = Path(run), Path(out)
     cfg = read_run_config(run)
@@ -131,19 +130,9 @@ def plan_dataset(
         raise ConfigError(f"--out {out} exists and is not an RNN dataset; give a new directory")
     if batch < 1:
         raise ConfigError(f"--batch {batch} must be at least 1")
-    if (pca_axes is None) == (corners is None):
-        raise ConfigError("give either --pca-axes 0,1 (with --range and --steps) or --corners a,b,c,d")
-    steps = parse_steps(steps)
-    if corners is not None:
-        grid = corners_grid(run, corners, steps, int(cfg.model.latent_dim))
-    else:
-        directions = load_directions(run)
-        axes = parse_axes(pca_axes, directions.count)
-        if len(axes) != 2:
-            raise ConfigError(f"--pca-axes names {len(axes)} components; the RNN plays a 2-D surface, "
-                              "name two, e.g. 0,1")
-        low, high = parse_range(value_range)
-        grid = pca_grid(directions, axes, low, high, steps)
+    grid = surface_grid(run, int(cfg.model.latent_dim), pca_axes=pca_axes, value_range=value_range,
+                        steps=steps, corners=corners, axis_counts=(2, 2),
+                        count_hint="the RNN plays a 2-D surface, name two, e.g. 0,1")
     if not pitches:
         raise ConfigError("--pitches names no pitch; give some, e.g. 36-84:3")
     check_trained_pitches(pitches, pitch_list(cfg))

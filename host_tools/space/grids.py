@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,3 +80,34 @@ def corners_grid(run: str | os.PathLike[str], names: list[str], steps: int, late
     return LatentGrid(axes, corner_grid(corners, steps), {
         "kind": "corners", "names": names, "steps": steps, "corners_z": corners.tolist(),
     })
+
+
+def surface_grid(
+    run: str | os.PathLike[str], latent_dim: int, *, pca_axes: str | Sequence[int] | None,
+    value_range: str | tuple[float, float], steps: int, corners: list[str] | None,
+    axis_counts: tuple[int, int], count_hint: str, axis_names: list[tuple[str, str]] | None = None,
+) -> LatentGrid:
+    """The grid a compile or a dataset samples, from its options: `pca_axes` (a list such as "0,1",
+    between axis_counts[0] and axis_counts[1] of them, over `value_range` in std) or four `corners`
+    bookmarks, `steps` points per axis. `count_hint` ends the refusal of a wrong number of axes.
+    ConfigError, naming the option, for anything that cannot make a grid."""
+    from device.errors import ConfigError
+    from host_tools.space.directions import load_directions
+    from host_tools.space.parsing import parse_axes, parse_range, parse_steps
+
+    if (pca_axes is None) == (corners is None):
+        raise ConfigError("give either --pca-axes, e.g. 0,1 (with --range and --steps), or --corners a,b,c,d")
+    steps = parse_steps(steps)
+    if corners is not None:
+        return corners_grid(run, corners, steps, latent_dim)
+    directions = load_directions(run)
+    axes = parse_axes(pca_axes if isinstance(pca_axes, str) else ",".join(map(str, pca_axes)),
+                      directions.count)
+    if not axis_counts[0] <= len(axes) <= axis_counts[1]:
+        raise ConfigError(f"--pca-axes names {len(axes)} components; {count_hint}")
+    low, high = parse_range(value_range) if isinstance(value_range, str) else value_range
+    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+        raise ConfigError(f"--range {value_range!r} must be two increasing numbers, like -2,2")
+    if axis_names is not None and len(axis_names) != len(axes):
+        raise ConfigError(f"--axis-names names {len(axis_names)} axes but --pca-axes chooses {len(axes)}")
+    return pca_grid(directions, axes, float(low), float(high), steps, axis_names)
