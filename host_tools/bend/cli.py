@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from device.cli_options import add_json, add_quiet, examples
+from host_tools.space.cli import chosen_pitch, print_result, progress_bar
 
 RUN_HELP = "training run or exported model directory (latent gan train --out, latent gan export --out)"
 
@@ -116,16 +117,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     measure.set_defaults(func=run_measure)
 
 
-def _print(result: dict[str, Any], one_line: bool) -> None:
-    print(json.dumps(result) if one_line else json.dumps(result, indent=1))
-
-
-def _bar(total: int, label: str, quiet: bool) -> Any:
-    from host_tools.space.cli import progress_bar
-
-    return progress_bar(total, label, quiet)
-
-
 def run_list_layers(args: argparse.Namespace) -> int:
     from host_tools.bend.layers import bendable_layers
     from host_tools.gan.run_dir import load_generator
@@ -133,7 +124,7 @@ def run_list_layers(args: argparse.Namespace) -> int:
     generator, _ = load_generator(args.run)
     layers = bendable_layers(generator)
     if args.json:
-        _print({"run": args.run, "layers": [layer.to_json() for layer in layers]}, True)
+        print_result({"run": args.run, "layers": [layer.to_json() for layer in layers]}, True)
     else:
         for layer in layers:
             frames = "x".join(map(str, layer.frames))
@@ -181,7 +172,7 @@ def run_clusters(args: argparse.Namespace) -> int:
               "assignment": [int(a) for a in labels], "clusters": named, "meaning": MEANING}
     path = save_clusters(args.out or clusters_path(args.run, args.layer), record)
     if args.json:
-        _print({**record, "saved": str(path)}, True)
+        print_result({**record, "saved": str(path)}, True)
     else:
         for c in named:
             print(f"cluster {c['cluster']}: {c['size']:>3} channels  {c['name']} "
@@ -202,7 +193,7 @@ def run_reference(args: argparse.Namespace) -> int:
         raise ConfigError(f"--data {data} is not a directory of notes; render or download the run's data "
                           "and name it with --data DIR")
     path, notes = build_reference(args.run, data, args.per_pitch)
-    _print({"saved": str(path), "notes": notes, "data": str(data)}, args.json)
+    print_result({"saved": str(path), "notes": notes, "data": str(data)}, args.json)
     return 0
 
 
@@ -210,14 +201,13 @@ def run_beyond(args: argparse.Namespace) -> int:
     import numpy as np
 
     from device.errors import ConfigError
-    from host_tools.bend.audition import audition_scores
+    from host_tools.bend.audition import audition_scores, bend_plan
     from host_tools.bend.beyond import walk_latents
     from host_tools.bend.clusters import bend_dir
     from host_tools.bend.distance import MEANING, load_reference, no_reference_hint, note_distances
     from host_tools.gan.evaluation import DISTANCE_HOP, log_mel_db
     from host_tools.gan.levelling import level_notes, run_level
     from host_tools.gan.run_dir import load_generator
-    from host_tools.space.cli import _pitch
     from host_tools.space.contact_sheet import write_contact_sheet
     from host_tools.space.parsing import parse_range, parse_steps
     from host_tools.space.render import render_latents, write_wav
@@ -227,12 +217,12 @@ def run_beyond(args: argparse.Namespace) -> int:
     if not 0.0 <= args.amount <= 1.0:
         raise ConfigError(f"--amount {args.amount} must be from 0 to 1")
     generator, cfg = load_generator(args.run)
-    plan = _bend_plan(args.bend, generator, args.run)
-    pitch = _pitch(cfg, args.pitch)
+    plan = bend_plan(args.bend, generator, args.run)
+    pitch = chosen_pitch(cfg, args.pitch)
     reference = load_reference(args.run)
     walk = walk_latents(args.run, generator, cfg, args.direction, low, high, steps, seed=args.seed)
     pitches = [pitch] * steps
-    with _bar(steps, "beyond", args.quiet) as bar:
+    with progress_bar(steps, "beyond", args.quiet) as bar:
         if plan is None:
             audio = render_latents(generator, cfg, walk.latents, pitches, progress=bar.update)
         else:
@@ -267,28 +257,19 @@ def run_beyond(args: argparse.Namespace) -> int:
     if reference is None:
         result["hint"] = no_reference_hint(args.run)
     (out / "index.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    _print(result, args.json)
+    print_result(result, args.json)
     return 0
 
 
-def _bend_plan(recipe_path: str | None, generator: Any, run: str) -> Any:
-    if recipe_path is None:
-        return None
-    from host_tools.bend.plan import resolve_bend
-    from host_tools.bend.recipe import load_bend
-
-    return resolve_bend(load_bend(recipe_path), generator, run)
-
-
 def run_measure(args: argparse.Namespace) -> int:
-    from host_tools.bend.audition import parse_amounts
+    from host_tools.bend.audition import bend_plan, parse_amounts
     from host_tools.bend.distance import MEANING, load_reference, no_reference_hint
     from host_tools.bend.measure import measure_bend
     from host_tools.gan.run_dir import load_generator
 
     amounts = parse_amounts(args.amounts)
     generator, cfg = load_generator(args.run)
-    plan = _bend_plan(args.bend, generator, args.run)
+    plan = bend_plan(args.bend, generator, args.run)
     reference = load_reference(args.run)
     if reference is None:
         print(no_reference_hint(args.run), file=sys.stderr)
@@ -296,5 +277,5 @@ def run_measure(args: argparse.Namespace) -> int:
 
     figures = measure_bend(generator, cfg, plan, amounts, args.per_pitch, args.seed, reference,
                            load_critic(args.run))
-    _print({"run": args.run, "bend": plan.describe(), **figures, "meaning": MEANING}, args.json)
+    print_result({"run": args.run, "bend": plan.describe(), **figures, "meaning": MEANING}, args.json)
     return 0

@@ -155,11 +155,13 @@ def progress_bar(total: int, label: str, quiet: bool = False) -> Any:
     return tqdm(total=total, desc=label, unit="note", leave=False, dynamic_ncols=True, disable=quiet)
 
 
-def _print(result: dict[str, Any], one_line: bool = False) -> None:
+def print_result(result: dict[str, Any], one_line: bool = False) -> None:
+    """A command's JSON result on stdout: indented for people, one line with --json."""
     print(json.dumps(result) if one_line else json.dumps(result, indent=1))
 
 
-def _pitch(cfg: GanConfig, pitch: str | None) -> int:
+def chosen_pitch(cfg: GanConfig, pitch: str | None) -> int:
+    """The trained pitch a `--pitch` option names (default: the middle trained pitch)."""
     from device.pitch_syntax import parse_pitch
     from host_tools.gan.config import pitch_list
     from host_tools.space.parsing import check_trained_pitches
@@ -191,7 +193,7 @@ def run_describe(args: argparse.Namespace) -> int:
     if not 0 < args.reach <= 10:
         raise ConfigError(f"--reach {args.reach} must be in (0, 10] standard deviations")
     described = describe_directions(generator, cfg, directions, components, pitches, args.reach)
-    _print({"run": args.run, "pitches": pitches, "reach": args.reach, "directions": described,
+    print_result({"run": args.run, "pitches": pitches, "reach": args.reach, "directions": described,
             "suggested_axes": suggest_axes(described), "meaning": MEANING})
     return 0
 
@@ -209,7 +211,7 @@ def run_pca(args: argparse.Namespace) -> int:
     selectivity = [round(float(abs(response[k, k]) / max(float(abs(response[k]).sum()), 1e-12)), 3)
                    for k in range(found.count)]
     path = save_directions(args.run, found, {"response_diagonal": diagonal, "selectivity": selectivity})
-    _print({"saved": str(path), "components": found.count,
+    print_result({"saved": str(path), "components": found.count,
             "std": [round(float(s), 4) for s in found.std],
             "explained_ratio": [round(float(r), 4) for r in found.explained_ratio],
             "response_diagonal": diagonal, "selectivity": selectivity,
@@ -257,7 +259,7 @@ def run_grid(args: argparse.Namespace) -> int:
         raise ConfigError(f"--axes {args.axes!r}: a contact sheet shows one or two axes")
     low, high = parse_range(args.range)
     steps = parse_steps(args.steps)
-    pitch = _pitch(cfg, args.pitch)
+    pitch = chosen_pitch(cfg, args.pitch)
     grid = pca_grid(directions, axes, low, high, steps)
     generator, cfg = load_generator(args.run)
     plan = bend_plan(args.bend, generator, args.run)  # a bad recipe is refused before any note
@@ -331,7 +333,7 @@ def run_grid(args: argparse.Namespace) -> int:
         result["bend"] = {**plan.describe(), "amounts": per_amount}
     if reference is None:
         result["hint"] = no_reference_hint(args.run)
-    _print(result)
+    print_result(result)
     return 0
 
 
@@ -353,7 +355,7 @@ def run_explore(args: argparse.Namespace) -> int:
     directions = load_directions(args.run)
     if args.n < 1 or not args.spread > 0:
         raise ConfigError("-n must be at least 1 and --spread a positive number")
-    pitch = _pitch(cfg, args.pitch)
+    pitch = chosen_pitch(cfg, args.pitch)
     rng = np.random.default_rng(args.seed)
     limit = 3 * args.spread  # keep the tails from landing far outside where the model was fitted
     coeffs = np.clip(rng.normal(0.0, args.spread, (args.n, directions.count)), -limit, limit)
@@ -394,7 +396,7 @@ def run_explore(args: argparse.Namespace) -> int:
         result["bend"] = {**plan.describe(), "amounts": amounts}
     if reference is None:
         result["hint"] = no_reference_hint(args.run)
-    _print(result)
+    print_result(result)
     return 0
 
 
@@ -429,7 +431,7 @@ def run_bookmarks(args: argparse.Namespace) -> int:
     from host_tools.space.bookmarks import load_bookmarks
 
     marks = load_bookmarks(args.run)
-    _print({name: {k: v for k, v in entry.items() if k != "z"} for name, entry in marks.items()})
+    print_result({name: {k: v for k, v in entry.items() if k != "z"} for name, entry in marks.items()})
     return 0
 
 
@@ -439,7 +441,7 @@ def run_smoothness(args: argparse.Namespace) -> int:
 
     bank = load_segment_bank(args.bundle)
     try:
-        _print({"bundle": args.bundle, **bank_smoothness(bank, pairs=args.pairs)}, args.json)
+        print_result({"bundle": args.bundle, **bank_smoothness(bank, pairs=args.pairs)}, args.json)
     finally:
         bank.bundle.close()
     return 0
@@ -451,7 +453,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
     bank, reference = load_segment_bank(args.bundle), load_segment_bank(args.reference)
     try:
-        _print(codec_error(bank, reference, (Path(args.bundle), Path(args.reference))), args.json)
+        print_result(codec_error(bank, reference, (Path(args.bundle), Path(args.reference))), args.json)
     finally:
         bank.bundle.close()
         reference.bundle.close()
