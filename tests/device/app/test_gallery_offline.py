@@ -17,7 +17,7 @@ from device.app.control_merge import ControlMerge
 from device.app.gallery import attach_gallery
 from device.app.gallery_settings import GallerySettings, QuietHours
 from device.app.instrument import Instrument
-from device.app.play import PlaySettings, StreamClock, attach_gallery_mode, build_rig
+from device.app.play import PlaySettings, Rig, StreamClock, attach_gallery_mode, build_rig
 from device.app.settings import InstrumentSettings
 from device.audio.null_output import NullOutput
 from device.audio.offline import run_offline
@@ -201,55 +201,31 @@ def test_a_bad_gallery_section_stops_latent_play_with_one_line(tmp_path: Path,
 
 def test_a_bundle_flashed_in_quiet_hours_is_judged_when_they_end_not_failed_for_the_silence(
         tmp_path: Path) -> None:
-    from device.app.play import open_live_rig
-    from device.store.store import InstallOptions
-
     from ..store.bundles import new_store
-    from .test_hot_swap import flatness, write_bank
+    from .test_hot_swap import UNSIGNED, flatness, play_while_flashing, write_bank
 
     store_dir = tmp_path / "store"
     store = new_store(store_dir)
-    unsigned = InstallOptions(allow_unsigned=True)
-    store.install_file(write_bank(tmp_path / "sine.bundle", "sine", "sine"), options=unsigned)
+    store.install_file(write_bank(tmp_path / "sine.bundle", "sine", "sine"), options=UNSIGNED)
     store.report_trial_ok()
     noise = write_bank(tmp_path / "noise.bundle", "noise", "noise")
     # Silent until 12:01; the take starts at 12:00:52.
     gallery = GallerySettings(quiet=(QuietHours(11 * 60, 12 * 60 + 1, silence=True),))
     settings = PlaySettings(store=store_dir, gesture="demo", block_frames=BLOCK, sample_rate=RATE,
                             instrument=InstrumentSettings(gallery=gallery))
-    clock = StreamClock(RATE)
-    messages: list[str] = []
-    rig, watcher = open_live_rig(settings, messages.append, clock=clock)
-    watcher.store.policy = store.policy  # the test store keeps no free-space reserve
     start = NOON + dt.timedelta(seconds=52)
-    attach_gallery_mode(rig, settings, watcher=watcher,
-                        wall_clock=lambda: start + dt.timedelta(seconds=clock()), report=messages.append)
-    blocks: list[np.ndarray] = []
     trial: dict[float, bool] = {}
-    flashed: list[float] = []
 
-    class Recorder:
-        def write(self, block: np.ndarray) -> None:
-            blocks.append(block.copy())
+    def attach(rig: Rig, watcher: Any, clock: StreamClock, messages: list[str]) -> None:
+        attach_gallery_mode(rig, settings, watcher=watcher,
+                            wall_clock=lambda: start + dt.timedelta(seconds=clock()), report=messages.append)
 
-    def before_block(t: float) -> None:
-        clock.frames = round(t * RATE)
-        if t >= 2.0 and not flashed:  # flashed in the silence
-            new_store(store_dir).install_file(noise, options=unsigned)
-            flashed.append(t)
-        rig.instrument.poll()
-        if clock.frames % (BLOCK * 16) == 0:
-            watcher.check()
-            trial[round(t, 1)] = new_store(store_dir).on_trial
+    def note_trial(t: float, rig: Rig) -> None:
+        trial[round(t, 1)] = new_store(store_dir).on_trial
 
-    try:
-        watcher.tap.read()
-        run_offline(rig.instrument, Recorder(), 14.0, sample_rate=RATE, block_frames=BLOCK,
-                    before_block=before_block)
-    finally:
-        rig.close()
-
-    audio = np.concatenate(blocks)
+    take = play_while_flashing(settings, {2.0: noise}, 14.0, attach=attach,  # flashed in the silence
+                               on_check=note_trial)
+    audio, messages, watcher = take.audio, take.messages, take.watcher
     assert watcher.rollbacks == 0 and watcher.swaps == 1, messages
     assert np.all(audio[RATE // 10:8 * RATE] == 0.0)  # silent until 12:01:00 (8 s in)
     assert trial[7.5] is True  # on trial all through the silence, not failed for it

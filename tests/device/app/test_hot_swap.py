@@ -6,23 +6,27 @@ offline on the stream clock, with the watcher's loop driven between blocks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from device.app.engines import load_engine, preroll
 from device.app.instrument import Instrument
-from device.app.play import PlaySettings, StreamClock, open_live_rig
+from device.app.play import PlaySettings, Rig, StreamClock, open_live_rig
 from device.audio.offline import run_offline
 from device.bundle.grid import Axis
 from device.bundle.writer import write_segment_bank
 from device.store.store import InstallOptions
 
-from ..store.bundles import new_store
+from ..store.bundles import TEST_POLICY, new_store
 
 RATE = 48000
 BLOCK = 64
+UNSIGNED = InstallOptions(allow_unsigned=True)
 
 
 def write_bank(path: Path, kind: str, name: str) -> Path:
@@ -83,25 +87,30 @@ def test_crossfade_is_continuous_and_drops_nothing(tmp_path: Path) -> None:
     assert np.all(np.isfinite(after))
 
 
-@pytest.fixture
-def store_dir(tmp_path: Path) -> Path:
-    return tmp_path / "store"
+@dataclass
+class FlashedTake:
+    """What a take with flashes left: the audio, the app's messages and the store watcher."""
+
+    audio: np.ndarray
+    messages: list[str]
+    watcher: Any
 
 
-def test_flashed_bundle_is_swapped_in_and_a_failing_one_rolled_back(tmp_path: Path, store_dir: Path) -> None:
-    store = new_store(store_dir)
-    unsigned = InstallOptions(allow_unsigned=True)
-    store.install_file(write_bank(tmp_path / "sine.bundle", "sine", "sine"), options=unsigned)
-    store.report_trial_ok()
-    noise = write_bank(tmp_path / "noise.bundle", "noise", "noise")
-    silent = write_bank(tmp_path / "silent.bundle", "silent", "silent")
-
+def play_while_flashing(settings: PlaySettings, flashes: dict[float, Path], seconds: float, *,
+                        attach: Callable[[Rig, Any, StreamClock, list[str]], None] | None = None,
+                        on_check: Callable[[float, Rig], None] | None = None) -> FlashedTake:
+    """Play `seconds` offline on the stream clock through the real store (`settings.store`), watcher
+    and instrument, while another process installs each bundle of `flashes` (seconds -> bundle) into
+    the store once its time has come. The watcher checks every 16 blocks, then `on_check(t, rig)`;
+    `attach(rig, watcher, clock, messages)` adds to the rig before the take."""
+    assert settings.store is not None
     clock = StreamClock(RATE)
-    settings = PlaySettings(store=store_dir, gesture="demo", block_frames=BLOCK, sample_rate=RATE)
     messages: list[str] = []
     rig, watcher = open_live_rig(settings, messages.append, clock=clock)
-    watcher.store.policy = store.policy  # the test store keeps no free-space reserve
-    flashes = {1.5: noise, 5.0: silent}
+    watcher.store.policy = TEST_POLICY  # the test store keeps no free-space reserve
+    if attach is not None:
+        attach(rig, watcher, clock, messages)
+    pending = dict(flashes)
     blocks: list[np.ndarray] = []
 
     class Recorder:
@@ -110,22 +119,40 @@ def test_flashed_bundle_is_swapped_in_and_a_failing_one_rolled_back(tmp_path: Pa
 
     def before_block(t: float) -> None:
         clock.frames = round(t * RATE)
-        for at, bundle in list(flashes.items()):
+        for at, bundle in list(pending.items()):
             if t >= at:  # another process (latent install / serve) flashes the store meanwhile
-                new_store(store_dir).install_file(bundle, options=unsigned)
-                del flashes[at]
+                new_store(settings.store).install_file(bundle, options=UNSIGNED)
+                del pending[at]
         rig.instrument.poll()
         if clock.frames % (BLOCK * 16) == 0:
             watcher.check()
+            if on_check is not None:
+                on_check(t, rig)
 
     try:
         watcher.tap.read()
-        run_offline(rig.instrument, Recorder(), 10.0, sample_rate=RATE, block_frames=BLOCK,
+        run_offline(rig.instrument, Recorder(), seconds, sample_rate=RATE, block_frames=BLOCK,
                     before_block=before_block)
     finally:
         rig.close()
+    return FlashedTake(np.concatenate(blocks), messages, watcher)
 
-    audio = np.concatenate(blocks)
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+def test_flashed_bundle_is_swapped_in_and_a_failing_one_rolled_back(tmp_path: Path, store_dir: Path) -> None:
+    store = new_store(store_dir)
+    store.install_file(write_bank(tmp_path / "sine.bundle", "sine", "sine"), options=UNSIGNED)
+    store.report_trial_ok()
+    noise = write_bank(tmp_path / "noise.bundle", "noise", "noise")
+    silent = write_bank(tmp_path / "silent.bundle", "silent", "silent")
+
+    settings = PlaySettings(store=store_dir, gesture="demo", block_frames=BLOCK, sample_rate=RATE)
+    take = play_while_flashing(settings, {1.5: noise, 5.0: silent}, 10.0)
+    audio, messages, watcher = take.audio, take.messages, take.watcher
     assert np.all(np.isfinite(audio))
     assert len(audio) == 10 * RATE
     assert watcher.swaps == 3, messages  # noise, silent, then noise again after the rollback

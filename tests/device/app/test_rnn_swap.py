@@ -10,17 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device.app.play import PlaySettings, StreamClock, open_live_rig
-from device.audio.offline import run_offline
+from device.app.play import PlaySettings, Rig
 from device.cli import main
 from device.errors import InstrumentError
-from device.store.store import InstallOptions
 from tests.device import rnn_models
 
 from ..store.bundles import new_store
-from .test_hot_swap import BLOCK, RATE, flatness, write_bank
-
-UNSIGNED = InstallOptions(allow_unsigned=True)
+from .test_hot_swap import BLOCK, RATE, UNSIGNED, flatness, play_while_flashing, write_bank
 
 
 def test_bank_and_rnn_swap_both_ways_and_a_silent_rnn_is_rolled_back(tmp_path: Path) -> None:
@@ -32,38 +28,14 @@ def test_bank_and_rnn_swap_both_ways_and_a_silent_rnn_is_rolled_back(tmp_path: P
     silent = rnn_models.write(tmp_path / "silent.bundle", "silent", name="silent-rnn")
     noise = write_bank(tmp_path / "noise.bundle", "noise", "noise")
 
-    clock = StreamClock(RATE)
     settings = PlaySettings(store=store_dir, gesture="demo", block_frames=BLOCK, sample_rate=RATE)
-    messages: list[str] = []
-    rig, watcher = open_live_rig(settings, messages.append, clock=clock)
-    watcher.store.policy = store.policy  # the test store keeps no free-space reserve
-    flashes = {1.0: rnn, 3.5: silent, 8.0: noise}
-    blocks: list[np.ndarray] = []
     kinds: dict[float, str] = {}
 
-    class Recorder:
-        def write(self, block: np.ndarray) -> None:
-            blocks.append(block.copy())
+    def note_engine(t: float, rig: Rig) -> None:
+        kinds[t] = type(rig.instrument.engine).__name__
 
-    def before_block(t: float) -> None:
-        clock.frames = round(t * RATE)
-        for at, bundle in list(flashes.items()):
-            if t >= at:
-                new_store(store_dir).install_file(bundle, options=UNSIGNED)
-                del flashes[at]
-        rig.instrument.poll()
-        if clock.frames % (BLOCK * 16) == 0:
-            watcher.check()
-            kinds[t] = type(rig.instrument.engine).__name__
-
-    try:
-        watcher.tap.read()
-        run_offline(rig.instrument, Recorder(), 10.0, sample_rate=RATE, block_frames=BLOCK,
-                    before_block=before_block)
-    finally:
-        rig.close()
-
-    audio = np.concatenate(blocks)
+    take = play_while_flashing(settings, {1.0: rnn, 3.5: silent, 8.0: noise}, 10.0, on_check=note_engine)
+    audio, messages, watcher = take.audio, take.messages, take.watcher
     assert np.all(np.isfinite(audio)) and len(audio) == 10 * RATE
     assert watcher.swaps == 4, messages  # rnn, silent rnn, rnn again after the rollback, noise bank
     assert watcher.rollbacks == 1
