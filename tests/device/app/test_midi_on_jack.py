@@ -10,7 +10,7 @@ never by how long it took (`latent bench midi` measures that).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import mido
@@ -24,17 +24,10 @@ from device.app.settings import InstrumentSettings
 from device.bench.jack_server import DUMMY_DEVICE, JackServer
 from device.mapping.map_file import default_map_path
 
+from .waiting import wait_for
+
 pytestmark = [pytest.mark.jack]
 
-DEADLINE_S = 10.0  # only a broken path takes this long: the waits end as soon as the state is reached
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.005)
 
 
 @pytest.fixture

@@ -18,15 +18,7 @@ from device.app.osc_link import OscLink, OscSettings, OscSource
 from device.mapping.control_state import ControlState
 from device.sensors.frame import SensorFrame
 
-DEADLINE_S = 10.0
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.005)
+from .waiting import wait_for
 
 
 def free_port() -> int:

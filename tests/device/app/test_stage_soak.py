@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from device.audio.offline import run_offline
 from device.mapping.map_file import default_map_path
 
 from ..engine.banks import midi_hz, sine_bank
+from .waiting import wait_for
 
 RATE = 8000
 BLOCK = 512
@@ -191,7 +191,7 @@ def test_half_an_hour_of_stage_traffic_in_gallery_mode_leaves_no_stuck_note_and_
                          report=report, backend=keyboard)
         osc_in = dispatcher_for(stage.osc_source, instrument.osc.prefix)
         midi.start()
-        wait_until(lambda: midi.connects == 1, "the keyboard to be found")
+        wait_for(lambda: midi.connects == 1, "the keyboard to be found", 5.0)
         pending = iter(events)
         upcoming: list[tuple[float, str, Any] | None] = [next(pending, None)]
 
@@ -201,17 +201,17 @@ def test_half_an_hour_of_stage_traffic_in_gallery_mode_leaves_no_stuck_note_and_
                 programs = midi.programs_run
                 keyboard.play(payload)
                 if payload.type == "program_change":  # run on the MIDI thread: wait for it
-                    wait_until(lambda: midi.programs_run > programs, "the program change")
+                    wait_for(lambda: midi.programs_run > programs, "the program change", 5.0)
             elif kind == "osc":
                 osc_in.call_handlers_for_packet(payload, ("127.0.0.1", 9000))
             elif kind == "unplug":
                 gone = midi.disconnects
                 keyboard.plugged = False
-                wait_until(lambda: midi.disconnects > gone, "the watcher to see the keyboard gone")
+                wait_for(lambda: midi.disconnects > gone, "the watcher to see the keyboard gone", 5.0)
             else:
                 found = midi.connects
                 keyboard.plugged = True
-                wait_until(lambda: midi.connects > found, "the watcher to find the keyboard again")
+                wait_for(lambda: midi.connects > found, "the watcher to find the keyboard again", 5.0)
 
         def before_block(t: float) -> None:
             clock.frames = round(t * RATE)
@@ -300,10 +300,3 @@ def test_half_an_hour_of_stage_traffic_in_gallery_mode_leaves_no_stuck_note_and_
             midi.stop()
         rig.close()
 
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 5.0
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.002)
