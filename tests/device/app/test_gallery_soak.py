@@ -10,8 +10,6 @@ the whole 30 minutes of virtual time in well under a minute here.
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,7 @@ from device.app.settings import InstrumentSettings
 from device.audio.offline import run_offline
 
 from ..engine.banks import midi_hz, sine_bank
+from .soak_memory import SoakMemory
 
 RATE = 8000
 BLOCK = 512
@@ -92,8 +91,7 @@ def test_half_an_hour_of_gallery_mode_leaves_nothing_stuck_and_no_memory_growth(
     output = PeakPerSecond(seconds)
     modes = np.zeros(seconds + 1, dtype=np.int8)  # 0 play, 1 drift, 2 quiet, each second
     codes = {"play": 0, "drift": 1, "quiet": 2}
-    traced: dict[int, int] = {}
-    snapshots: dict[int, tracemalloc.Snapshot] = {}
+    memory = SoakMemory()
     try:
         attach_gallery_mode(rig, settings, wall_clock=lambda: START + dt.timedelta(seconds=clock()),
                             report=messages.append)
@@ -104,30 +102,17 @@ def test_half_an_hour_of_gallery_mode_leaves_nothing_stuck_and_no_memory_growth(
             rig.instrument.poll()
             second = int(t)
             modes[second] = codes[rig.gallery.mode]
-            if second % 300 == 0 and second not in traced and second >= 300:
-                gc.collect()
-                traced[second] = tracemalloc.get_traced_memory()[0]
-                if second in (300, 1500):
-                    snapshots[second] = tracemalloc.take_snapshot().filter_traces(
-                        [tracemalloc.Filter(True, "*/device/*"), tracemalloc.Filter(False, "*/tests/*")])
+            memory.sample(second)
 
-        tracemalloc.start()
-        try:
+        with memory:
             frames = run_offline(rig.instrument, output, float(seconds), sample_rate=RATE, block_frames=BLOCK,
                                  before_block=before_block)
-        finally:
-            tracemalloc.stop()
         g = rig.gallery
         assert frames == seconds * RATE
         assert rig.instrument.polls == -(-frames // BLOCK)
 
         # Memory: after the first visit (the first 5 minutes fill every cache there is), nothing grows.
-        assert sorted(traced) == [300, 600, 900, 1200, 1500]
-        growth = max(traced.values()) - traced[300]
-        assert growth < 32 * 1024, traced
-        # What the instrument's own code holds (the test's lists of messages and figures aside).
-        held = snapshots[1500].compare_to(snapshots[300], "filename")
-        assert sum(d.size_diff for d in held) < 1024, [str(d) for d in held[:5]]
+        memory.assert_nothing_grows()
 
         # Every mode change of the half hour (second, mode), as it should be: a visitor every 5 minutes
         # takes over from the drift, which takes up again 78 s later (a minute after the last bend

@@ -18,8 +18,6 @@ poll per block, a small sine bank.
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +39,7 @@ from device.audio.offline import run_offline
 from device.mapping.map_file import default_map_path
 
 from ..engine.banks import midi_hz, sine_bank
+from .soak_memory import SoakMemory
 from .waiting import wait_for
 
 RATE = 8000
@@ -175,8 +174,7 @@ def test_half_an_hour_of_stage_traffic_in_gallery_mode_leaves_no_stuck_note_and_
     points = np.zeros((blocks, 2))
     pitches = np.zeros(blocks)
     codes = {"play": 0, "drift": 1, "quiet": 2}
-    traced: dict[int, int] = {}
-    snapshots: dict[int, tracemalloc.Snapshot] = {}
+    memory = SoakMemory()
     keyboard = FakeMidiBackend()
     midi: MidiInput | None = None
     try:
@@ -225,13 +223,7 @@ def test_half_an_hour_of_stage_traffic_in_gallery_mode_leaves_no_stuck_note_and_
             notes[i] = len(voice.sounding_notes)
             points[i] = rig.engine.point
             pitches[i] = rig.engine.pitch
-            second = int(t)
-            if second % 300 == 0 and second not in traced and second >= 300:
-                gc.collect()
-                traced[second] = tracemalloc.get_traced_memory()[0]
-                if second in (300, 1500):
-                    snapshots[second] = tracemalloc.take_snapshot().filter_traces(
-                        [tracemalloc.Filter(True, "*/device/*"), tracemalloc.Filter(False, "*/tests/*")])
+            memory.sample(int(t))
 
         class Peaks:
             def write(self, block: np.ndarray) -> None:
@@ -239,21 +231,14 @@ def test_half_an_hour_of_stage_traffic_in_gallery_mode_leaves_no_stuck_note_and_
                 i_block[0] += 1
 
         i_block = [0]
-        tracemalloc.start()
-        try:
+        with memory:
             frames = run_offline(rig.instrument, Peaks(), float(MINUTES * 60), sample_rate=RATE,
                                  block_frames=BLOCK, before_block=before_block)
-        finally:
-            tracemalloc.stop()
         assert frames == MINUTES * 60 * RATE and upcoming[0] is None  # every event was played
         times = np.arange(blocks) * BLOCK_S
 
         # Memory: after the first visit nothing grows, in all and in what the instrument's code holds.
-        assert sorted(traced) == [300, 600, 900, 1200, 1500]
-        growth = max(traced.values()) - traced[300]
-        assert growth < 32 * 1024, traced
-        held = snapshots[1500].compare_to(snapshots[300], "filename")
-        assert sum(d.size_diff for d in held) < 1024, [str(d) for d in held[:5]]
+        memory.assert_nothing_grows()
 
         # No stuck note: at every note's end the envelope is down to 0 within the release time and
         # nothing is held; the audio is silent from then on until someone (or the gallery) plays.
