@@ -4,7 +4,6 @@ bit for bit, the gain comes back after a burst, and NaN or inf plays as counted 
 from __future__ import annotations
 
 import dataclasses
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from device.engine.limiter import (
 from device.engine.state import F_LIMIT_GAIN, S_BLOCK_NONFINITE, S_LIMITED, allocate_state
 from device.errors import EngineError
 
+from .allocations import render_allocations
 from .banks import midi_hz, sine_bank
 
 RATE = 48000
@@ -283,20 +283,7 @@ def test_the_ceiling_is_float32_exact_and_not_above_the_request(bank: SegmentBan
 def test_limiting_allocates_nothing(bank: SegmentBank) -> None:
     engine = GranularEngine(scaled(bank, 1000.0), max_grains=16)
     engine.set_params(overlap=8.0, grain_ms=30.0, jitter=0.5, gain=4.0)
-    out = np.zeros(64, dtype=np.float32)
-    for _ in range(100):
-        engine.render_into(out)
-    tracemalloc.start()
-    try:
-        for _ in range(500):
-            engine.render_into(out)
-        baseline, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(2000):
-            engine.render_into(out)
-        current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    kept, passing = render_allocations(engine, settle_blocks=500, measured_blocks=2000)
     assert engine.limited_samples > 2000 * 64
-    assert current == baseline, f"{current - baseline} bytes kept over 2000 limited blocks"
-    assert peak - baseline < 2048, f"a limited block allocated {peak - baseline} bytes in passing"
+    assert kept == 0, f"{kept} bytes kept over 2000 limited blocks"
+    assert passing < 2048, f"a limited block allocated {passing} bytes in passing"

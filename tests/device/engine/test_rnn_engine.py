@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from device.engine.harmonic_synth import R_AMP
 from device.engine.rnn import RnnEngine, loudness_and_rest
 from device.errors import EngineError
 from tests.device import rnn_models
+from tests.device.engine.allocations import render_allocations
 
 RATE = 48000
 FRAME = 64 * RATE // 16000  # output samples per 4 ms control frame
@@ -147,24 +147,11 @@ def test_a_model_that_turns_nan_is_silenced_counted_and_recovers(tmp_path: Path)
 
 
 def test_steady_state_rendering_allocates_nothing(engine: RnnEngine) -> None:
-    out = np.zeros(64, dtype=np.float32)
-    for _ in range(100):
-        engine.render_into(out)
-    tracemalloc.start()
-    try:
-        for _ in range(500):
-            engine.render_into(out)
-        baseline, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(1500):  # 2 s: 500 model steps
-            engine.render_into(out)
-        current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    kept, passing = render_allocations(engine, settle_blocks=500, measured_blocks=1500)  # 500 model steps
     # onnxruntime's Python wrapper keeps a small pool (~5 kB, +-1 object between calls); a leak of
     # even one small object per model step would add 16 kB here.
-    assert abs(current - baseline) < 512, f"{current - baseline} bytes kept over 1500 blocks"
-    assert peak - baseline < 2048, f"a block allocated {peak - baseline} bytes in passing"
+    assert abs(kept) < 512, f"{kept} bytes kept over 1500 blocks"
+    assert passing < 2048, f"a block allocated {passing} bytes in passing"
 
 
 def test_the_model_thread_keeps_ahead_and_stops_on_close(tmp_path: Path) -> None:

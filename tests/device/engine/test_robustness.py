@@ -14,6 +14,7 @@ import pytest
 
 from device.engine.granular import GranularEngine
 
+from .allocations import render_allocations
 from .banks import midi_hz, sine_bank
 from .extremes import exercise
 
@@ -58,23 +59,10 @@ def test_steady_state_rendering_allocates_nothing(banks: list[Path]) -> None:
     engine.warm_up()
     engine.set_params(overlap=8.0, grain_ms=30.0, jitter=0.5, mode="mix")
     engine.set_point((0.3, 0.4, 0.5, 0.6))
-    out = np.zeros(64, dtype=np.float32)
-    for _ in range(100):
-        engine.render_into(out)
-    tracemalloc.start()
-    try:
-        for _ in range(1000):
-            engine.render_into(out)
-        baseline, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        for _ in range(3000):
-            engine.render_into(out)
-        current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert current == baseline, f"{current - baseline} bytes kept over 3000 blocks"
+    kept, passing = render_allocations(engine, settle_blocks=1000, measured_blocks=3000)
+    assert kept == 0, f"{kept} bytes kept over 3000 blocks"
     # numba's dispatcher makes a few small, immediately freed objects per call; nothing scales.
-    assert peak - baseline < 2048, f"a block allocated {peak - baseline} bytes in passing"
+    assert passing < 2048, f"a block allocated {passing} bytes in passing"
 
 
 def test_the_bank_is_read_in_place(tmp_path: Path) -> None:
