@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from device.mapping import Mapper
 from device.sim.hardware import SimulatedHardware
 
 from ..engine.banks import midi_hz, sine_bank
+from .test_output_limiter import read_wav
 
 RATE = 48000
 BLOCK = 64
@@ -155,11 +155,6 @@ def test_the_limiter_holds_every_cap_of_the_day_on_a_worst_case_bank(tmp_path: P
 
 
 # ----- `latent play --settings FILE` -----------------------------------------------------------
-
-def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as w:
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2") / 32767.0
-
 
 def test_latent_play_with_a_gallery_section_drifts_offline(tmp_path: Path, bank_path: Path,
                                                            gesture: Path) -> None:

@@ -28,12 +28,15 @@ def test_gan_bank_matches_its_recipe() -> None:
     assert config["window"] and config["codec"] == recipe["codec"]
 
 
-def test_gan_bank_plays(tmp_path: Path) -> None:
-    out = tmp_path / "gan.wav"
-    bundle = str(MODELS / "gan-tiny.bundle")
-    assert main(["play", "--bundle", bundle, "--seconds", "4", "--out", str(out)]) == 0
+def play_to_wav(bundle: Path, seconds: int, out: Path) -> np.ndarray:
+    """`latent play --bundle B --seconds S --out F`, and the take read back (-1..1)."""
+    assert main(["play", "--bundle", str(bundle), "--seconds", str(seconds), "--out", str(out)]) == 0
     with wave.open(str(out)) as w:
-        audio = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2") / 32768.0
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2") / 32768.0
+
+
+def test_gan_bank_plays(tmp_path: Path) -> None:
+    audio = play_to_wav(MODELS / "gan-tiny.bundle", 4, tmp_path / "gan.wav")
     assert len(audio) == 4 * 48000
     assert 0.05 < np.max(np.abs(audio)) < 0.99
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import tomllib
-import wave
 from pathlib import Path
 
 import numpy as np
 
 from device.bundle.reader import open_bundle
 from device.bundle.rnn_format import rnn_model
-from device.cli import main
 from device.pitch_syntax import parse_pitches
+
+from ..bank.test_shipped_gan_model import play_to_wav
 
 MODELS = Path(__file__).resolve().parents[3] / "models"
 
@@ -35,10 +35,6 @@ def test_rnn_bundle_matches_its_recipe() -> None:
 
 
 def test_rnn_bundle_plays(tmp_path: Path) -> None:
-    out = tmp_path / "rnn.wav"
-    bundle = str(MODELS / "rnn-medium.bundle")
-    assert main(["play", "--bundle", bundle, "--seconds", "3", "--out", str(out)]) == 0
-    with wave.open(str(out)) as w:
-        audio = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2") / 32768.0
+    audio = play_to_wav(MODELS / "rnn-medium.bundle", 3, tmp_path / "rnn.wav")
     assert len(audio) == 3 * 48000
     assert 0.05 < np.max(np.abs(audio)) < 0.99
