@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from device.cli_options import add_json, add_quiet, examples
-from host_tools.space.cli import chosen_pitch, print_result, progress_bar
+from host_tools.space.cli import chosen_pitch, low_middle_high, print_result, progress_bar
 
 RUN_HELP = "training run or exported model directory (latent gan train --out, latent gan export --out)"
 
@@ -132,10 +132,6 @@ def run_list_layers(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_pitches(trained: list[int]) -> list[int]:
-    return [trained[len(trained) // 6], trained[len(trained) // 2], trained[-1 - len(trained) // 6]]
-
-
 def run_clusters(args: argparse.Namespace) -> int:
     from device.errors import ConfigError
     from host_tools.bend.clusters import (
@@ -160,7 +156,7 @@ def run_clusters(args: argparse.Namespace) -> int:
     if args.notes < 2 or args.per_pitch < 1:
         raise ConfigError("--notes must be at least 2 and --per-pitch at least 1")
     trained = pitch_list(cfg)
-    pitches = parse_pitches(args.pitches) if args.pitches else default_pitches(trained)
+    pitches = parse_pitches(args.pitches) if args.pitches else low_middle_high(trained)
     check_trained_pitches(pitches, trained)
     z, at = probe_latents(cfg, args.notes, args.seed)
     labels = cluster_channels(layer_activations(generator, cfg, args.layer, z, at), args.k, args.seed)
@@ -201,7 +197,7 @@ def run_beyond(args: argparse.Namespace) -> int:
     import numpy as np
 
     from device.errors import ConfigError
-    from host_tools.bend.audition import audition_scores, bend_plan
+    from host_tools.bend.audition import audition_scores, bend_plan, render_audition
     from host_tools.bend.beyond import walk_latents
     from host_tools.bend.clusters import bend_dir
     from host_tools.bend.distance import MEANING, load_reference, no_reference_hint, note_distances
@@ -210,7 +206,7 @@ def run_beyond(args: argparse.Namespace) -> int:
     from host_tools.gan.run_dir import load_generator
     from host_tools.space.contact_sheet import write_contact_sheet
     from host_tools.space.parsing import parse_range, parse_steps
-    from host_tools.space.render import render_latents, write_wav
+    from host_tools.space.render import write_wav
 
     low, high = parse_range(args.range)
     steps = parse_steps(args.steps)
@@ -223,12 +219,7 @@ def run_beyond(args: argparse.Namespace) -> int:
     walk = walk_latents(args.run, generator, cfg, args.direction, low, high, steps, seed=args.seed)
     pitches = [pitch] * steps
     with progress_bar(steps, "beyond", args.quiet) as bar:
-        if plan is None:
-            audio = render_latents(generator, cfg, walk.latents, pitches, progress=bar.update)
-        else:
-            from host_tools.bend.render import render_plan
-
-            audio = render_plan(generator, cfg, plan, walk.latents, pitches, np.full(steps, args.amount),
+        audio = render_audition(generator, cfg, plan, walk.latents, pitches, np.full(steps, args.amount),
                                 progress=bar.update)
     safe = args.direction.replace(":", "_").replace(",", "-")
     out = Path(args.out) if args.out else bend_dir(args.run) / f"beyond_{safe}_p{pitch}"

@@ -126,11 +126,12 @@ def name_clusters(generator: Any, cfg: GanConfig, layer: str, labels: np.ndarray
 
 
 def save_clusters(path: str | os.PathLike[str], record: dict[str, Any]) -> Path:
+    from device.files import write_file_atomically
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    os.replace(temp, path)  # a reader never sees half a file
+    # A reader never sees half a file, a crash leaves the old one or the new one.
+    write_file_atomically(path, lambda handle: handle.write(json.dumps(record, indent=1).encode("utf-8")))
     return path
 
 

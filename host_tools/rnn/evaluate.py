@@ -70,10 +70,11 @@ def _bank_window(bank: Any, data: RnnDataset) -> tuple[int, int]:
     return first, first + int(bank.segment_frames)
 
 
-def _distance(a: np.ndarray, b: np.ndarray, rate: int) -> np.ndarray:
+def _distance(a: np.ndarray, b_mel: np.ndarray, rate: int) -> np.ndarray:
+    """Log-mel distance of notes `a` to notes whose log-mel is `b_mel`."""
     from host_tools.gan.evaluation import log_mel_db, log_mel_distance
 
-    return log_mel_distance(log_mel_db(a, rate), log_mel_db(b, rate))
+    return log_mel_distance(log_mel_db(a, rate), b_mel)
 
 
 PATHS = {"held": "x = y = 0 (the centre), the whole time",
@@ -155,7 +156,7 @@ def evaluate(run: str | os.PathLike[str], data_dir: str | os.PathLike[str], *,
     import torch
 
     from device.bundle.reader import load_segment_bank
-    from host_tools.gan.evaluation import pitch_hits
+    from host_tools.gan.evaluation import log_mel_db, pitch_hits
     from host_tools.rnn.train import load_run, notes_and_conditions
 
     torch.set_num_threads(1)
@@ -192,7 +193,8 @@ def evaluate(run: str | os.PathLike[str], data_dir: str | os.PathLike[str], *,
                 p = known.index(pitch)
                 rnn = render_batch(model, cond[:, :, p].reshape(-1, *cond.shape[3:]), pitch, rate, hop)
                 want = np.asarray(gan[:, :, p], dtype=np.float32).reshape(-1, gan.shape[-1])
-                figures[key]["rnn"].extend(_distance(rnn[:, first:end], want[:, first:end], rate))
+                want_mel = log_mel_db(want[:, first:end], rate)
+                figures[key]["rnn"].extend(_distance(rnn[:, first:end], want_mel, rate))
                 if opened is not None:
                     bp = opened.pitches.index(pitch)
                     cells = [[opened.segment((i, j), bp) for j in range(steps)] for i in range(steps)]
@@ -200,7 +202,7 @@ def evaluate(run: str | os.PathLike[str], data_dir: str | os.PathLike[str], *,
                     if held_out:
                         segs = 0.25 * (segs[:-1, :-1] + segs[1:, :-1] + segs[:-1, 1:] + segs[1:, 1:])
                     figures[key]["bank_crossfade"].extend(
-                        _distance(segs.reshape(-1, segs.shape[-1]), want[:, first:end], rate))
+                        _distance(segs.reshape(-1, segs.shape[-1]), want_mel, rate))
                 if held_out:
                     hits["rnn"].extend(pitch_hits(rnn[:, first:end], [pitch] * len(rnn), rate)[0])
                     hits["gan"].extend(pitch_hits(want[:, first:end], [pitch] * len(want), rate)[0])

@@ -15,7 +15,6 @@ reads only the conditioning, so it cannot feed back into a blow-up, and the stat
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -120,7 +119,3 @@ def output_ceiling(largest: float) -> float:
     """exp_sigmoid's ceiling for a positive output whose largest training value is `largest`: 1.5 x that
     (room to fit, not to blast), at least 1e-3."""
     return float(max(1.5 * largest, 1e-3))
-
-
-def db(value: float) -> float:
-    return 20.0 * math.log10(max(value, 1e-12))

@@ -160,6 +160,12 @@ def print_result(result: dict[str, Any], one_line: bool = False) -> None:
     print(json.dumps(result) if one_line else json.dumps(result, indent=1))
 
 
+def low_middle_high(trained: list[int]) -> list[int]:
+    """Three trained pitches to describe a direction at: a sixth from the bottom, the middle, a sixth
+    from the top."""
+    return [trained[len(trained) // 6], trained[len(trained) // 2], trained[-1 - len(trained) // 6]]
+
+
 def chosen_pitch(cfg: GanConfig, pitch: str | None) -> int:
     """The trained pitch a `--pitch` option names (default: the middle trained pitch)."""
     from device.pitch_syntax import parse_pitch
@@ -187,8 +193,7 @@ def run_describe(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"--components {args.components}: the run has directions 0..{directions.count - 1}")
     trained = pitch_list(cfg)
-    pitches = (parse_pitches(args.pitches) if args.pitches
-               else [trained[len(trained) // 6], trained[len(trained) // 2], trained[-1 - len(trained) // 6]])
+    pitches = parse_pitches(args.pitches) if args.pitches else low_middle_high(trained)
     check_trained_pitches(pitches, trained)
     if not 0 < args.reach <= 10:
         raise ConfigError(f"--reach {args.reach} must be in (0, 10] standard deviations")
