@@ -256,15 +256,22 @@ def level_segments(segments: np.ndarray, sample_rate: int) -> np.ndarray:
     instrument a timbre axis should move timbre, not volume, and no corner of the grid may blast.
     One gain per segment (never a clipper: the waveform stays the generator's), the convention of the
     additive bank, so banks can be swapped live at the same loudness. Silent segments stay silent."""
+    flat = segments.reshape(-1, segments.shape[-1]).astype(np.float64)
+    gain = level_gains(flat, flat, sample_rate)
+    return (flat * gain[:, None]).astype(np.float32).reshape(segments.shape)
+
+
+def level_gains(measured: np.ndarray, whole: np.ndarray, sample_rate: int) -> np.ndarray:
+    """One gain per row (the levelling of `level_segments`): what brings the K-weighted RMS of
+    `measured` (n, samples) to LEVEL_DB, lowered where it would put a peak of `whole` (n, samples: the
+    same sounds, all of them) over CEILING_DBFS; 1 for a silent row."""
     from host_tools.bank.loudness import k_weighted_rms
 
-    flat = segments.reshape(-1, segments.shape[-1]).astype(np.float64)
-    loudness = k_weighted_rms(flat, sample_rate)
-    peaks = np.max(np.abs(flat), axis=1)
+    loudness = k_weighted_rms(measured, sample_rate)
+    peaks = np.max(np.abs(whole), axis=1)
     gain = np.where(loudness > _SILENCE_RMS, 10.0 ** (LEVEL_DB / 20.0) / np.maximum(loudness, 1e-12), 1.0)
     ceiling = 10.0 ** (CEILING_DBFS / 20.0)
-    gain = np.minimum(gain, np.where(peaks > 0, ceiling / np.maximum(peaks, 1e-12), gain))
-    return (flat * gain[:, None]).astype(np.float32).reshape(segments.shape)
+    return np.minimum(gain, np.where(peaks > 0, ceiling / np.maximum(peaks, 1e-12), gain))
 
 
 def _engine_check(path: Path, request: CompileRequest) -> list[dict[str, float]]:

@@ -112,11 +112,20 @@ class HarmonicNoiseSynth(torch.nn.Module):
                             length=self.samples, center=True)
         return audio
 
-    def forward(self, controls: torch.Tensor, f0: torch.Tensor) -> torch.Tensor:
+    def positive_controls(self, controls: torch.Tensor, f0: torch.Tensor
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The generator's raw controls as the synthesiser plays them: amplitude (b, 1, f), harmonic
+        distribution (b, H, f; sums to 1 below Nyquist) and noise magnitudes (b, N, f)."""
         amp_logit, harm_logits, noise_logits = self.split(controls)
-        amplitude = exp_sigmoid(amp_logit)
-        distribution = self.harmonic_distribution(harm_logits, f0)
         # Noise starts ~40 dB under the harmonics (DDSP's -5 bias): a fresh generator plays a quiet
         # hiss-free tone rather than loud noise, and learns to add noise where the data has it.
-        noise = exp_sigmoid(noise_logits - 5.0)
+        return (exp_sigmoid(amp_logit), self.harmonic_distribution(harm_logits, f0),
+                exp_sigmoid(noise_logits - 5.0))
+
+    def render(self, amplitude: torch.Tensor, distribution: torch.Tensor, noise: torch.Tensor,
+               f0: torch.Tensor) -> torch.Tensor:
+        """(batch, samples) audio of positive controls (as `positive_controls` gives them)."""
         return self.harmonic_part(amplitude, distribution, f0) + self.noise_part(noise)
+
+    def forward(self, controls: torch.Tensor, f0: torch.Tensor) -> torch.Tensor:
+        return self.render(*self.positive_controls(controls, f0), f0)

@@ -82,18 +82,13 @@ def frame_levels_db(audio: np.ndarray, hop: int, frames: int, window: int) -> np
 def note_gains(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """One gain per note (n,): the bank's levelling (host_tools.bank.compile.level_segments) measured
     on the held part LEVEL_WINDOW_S (the whole note if shorter), the peak ceiling on the whole note."""
-    from host_tools.bank.compile import CEILING_DBFS, LEVEL_DB
-    from host_tools.bank.loudness import k_weighted_rms
+    from host_tools.bank.compile import level_gains
 
     flat = np.asarray(audio, dtype=np.float64)
     first, end = (round(s * sample_rate) for s in LEVEL_WINDOW_S)
     if end > flat.shape[1]:
         first, end = 0, flat.shape[1]
-    loudness = k_weighted_rms(flat[:, first:end], sample_rate)
-    peaks = np.max(np.abs(flat), axis=1)
-    gain = np.where(loudness > _SILENCE_RMS, 10.0 ** (LEVEL_DB / 20.0) / np.maximum(loudness, 1e-12), 1.0)
-    ceiling = 10.0 ** (CEILING_DBFS / 20.0)
-    return np.minimum(gain, np.where(peaks > 0, ceiling / np.maximum(peaks, 1e-12), gain))
+    return level_gains(flat[:, first:end], flat, sample_rate)
 
 
 def resample_frames(values: Any, samples: int, hop: int) -> Any:
@@ -147,7 +142,7 @@ def _notes(generator: Any, cfg: Any, latents: np.ndarray, pitches: list[int], fr
     import torch
 
     from host_tools.gan.config import note_samples, pitch_list
-    from host_tools.gan.harmonic_synth import exp_sigmoid, midi_to_hz
+    from host_tools.gan.harmonic_synth import midi_to_hz
 
     classes = pitch_list(cfg)
     samples = note_samples(cfg)
@@ -164,12 +159,8 @@ def _notes(generator: Any, cfg: Any, latents: np.ndarray, pitches: list[int], fr
         with torch.no_grad():
             logits = generator.controls(generator.features(z, index), index)
             f0 = midi_to_hz(generator.midi[index])
-            amp_logit, harm_logits, noise_logits = synth.split(logits)
-            amplitude = exp_sigmoid(amp_logit)
-            distribution = synth.harmonic_distribution(harm_logits, f0)
-            noise = exp_sigmoid(noise_logits - 5.0)  # as HarmonicNoiseSynth.forward
-            audio[start:start + len(chunk)] = (synth.harmonic_part(amplitude, distribution, f0)
-                                               + synth.noise_part(noise)).numpy()
+            amplitude, distribution, noise = synth.positive_controls(logits, f0)
+            audio[start:start + len(chunk)] = synth.render(amplitude, distribution, noise, f0).numpy()
             positive = torch.cat([amplitude, distribution, noise], dim=1)
             controls[start:start + len(chunk)] = resample_frames(positive, samples, frame_hop
                                                                  ).transpose(1, 2).numpy()

@@ -49,8 +49,7 @@ def render_batch(model: Any, cond: np.ndarray, midi: float, sample_rate: int, fr
             controls, _ = model(part, model.zero_state(len(part)))
             c = controls.transpose(1, 2)
             f0 = midi_to_hz(torch.full((len(part),), float(midi)))
-            audio = synth.harmonic_part(c[:, :1], c[:, 1:1 + harmonics], f0) + \
-                synth.noise_part(c[:, 1 + harmonics:])
+            audio = synth.render(*synth.split(c), f0)
             out.append(audio.numpy())
     return np.concatenate(out).astype(np.float32)
 

@@ -1,7 +1,7 @@
 """Controls to audio, and the conditioning paths the RNN is auditioned and measured on (host tools).
 
 `render_controls` plays the contract's controls (amplitude, harmonic distribution, noise magnitudes at
-frame_hop) through the GAN's own synthesiser parts (HarmonicNoiseSynth.harmonic_part / noise_part, eval
+frame_hop) through the GAN's own synthesiser (HarmonicNoiseSynth.render, eval
 noise), so the RNN's audio and the GAN's differ only by the controls. `play` steps a model over a
 conditioning path in chunks, carrying its state, as the device engine does.
 """
@@ -31,8 +31,7 @@ def render_controls(controls: np.ndarray, midi: float, *, sample_rate: int, fram
     c = torch.from_numpy(np.ascontiguousarray(controls.T, dtype=np.float32))[None]
     f0 = midi_to_hz(torch.tensor([float(midi)]))
     with torch.no_grad():
-        audio = (synth.harmonic_part(c[:, :1], c[:, 1:1 + harmonics], f0)
-                 + synth.noise_part(c[:, 1 + harmonics:]))
+        audio = synth.render(*synth.split(c), f0)
     return audio[0].numpy().astype(np.float32)
 
 
