@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from device.app.control_merge import HUMAN_HOLD_S, PRIORITY_MIDI, Contribution
@@ -302,12 +302,9 @@ class MidiVoice:
                       triggers=snap.triggers + (1 if trigger else 0))
 
     def _publish(self, now: float, *, human: bool = True, **changes: Any) -> None:
-        snap = self._snap
-        values = {name: getattr(snap, name) for name in _Snapshot.__slots__}
-        values.update(changes)
         if human:
-            values["human_at"] = now
-        self._snap = _Snapshot(**values)
+            changes["human_at"] = now
+        self._snap = replace(self._snap, **changes)
 
     # -- control source -------------------------------------------------------------------------
     def contribute(self, now: float) -> Contribution | None:

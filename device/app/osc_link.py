@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from device.app.control_merge import HUMAN_HOLD_S, PRIORITY_OSC, Contribution
@@ -113,11 +113,7 @@ class OscSource:
         self.last_refusal = f"{address}: {why}"
 
     def _set(self, **changes: Any) -> None:
-        snap = self._in
-        values = {name: getattr(snap, name) for name in _Incoming.__slots__}
-        values.update(changes)
-        values["at"] = self.clock()
-        self._in = _Incoming(**values)
+        self._in = replace(self._in, **changes, at=self.clock())
         self.accepted += 1
 
     # -- handlers (the OSC thread) --------------------------------------------------------------

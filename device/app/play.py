@@ -438,12 +438,15 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
     is rolled back before anything plays). An empty store falls back to --bundle or the
     shipped model, and a later flash is picked up while playing.
     """
+    def make_engine(path: Path) -> Any:
+        # live=True: an rnn bundle runs its model in its own thread, ahead of the audio.
+        return load_engine(path, sample_rate=settings.sample_rate, seed=settings.seed,
+                           ceiling=settings.ceiling, live=True,
+                           realtime_priority=realtime_priorities(settings)["model"])
+
     if settings.store is None:
         bundle_path = resolve_bundle(settings.bundle)
-        # live=True: an rnn bundle runs its model in its own thread, ahead of the audio.
-        rig = build_rig(settings, clock, engine=load_engine(
-            bundle_path, sample_rate=settings.sample_rate, seed=settings.seed, ceiling=settings.ceiling,
-            live=True, realtime_priority=realtime_priorities(settings)["model"]), bundle_path=bundle_path)
+        rig = build_rig(settings, clock, engine=make_engine(bundle_path), bundle_path=bundle_path)
         settle_garbage_collector()
         return rig, None
     from device.app.audio_tap import AudioTap
@@ -451,11 +454,6 @@ def open_live_rig(settings: PlaySettings, report: Callable[[str], None] = print,
     from device.errors import StoreError
     from device.store.monitor import TrialMonitor
     from device.store.store import ModelStore
-
-    def make_engine(path: Path) -> Any:
-        return load_engine(path, sample_rate=settings.sample_rate, seed=settings.seed,
-                           ceiling=settings.ceiling, live=True,
-                           realtime_priority=realtime_priorities(settings)["model"])
 
     monitor = TrialMonitor(ModelStore(settings.store), sample_rate=settings.sample_rate)
     if monitor.service_started():
