@@ -26,8 +26,9 @@ from typing import Any
 from device.app.control_merge import PRIORITY_PRESET, Contribution
 from device.config_file import TableReader, top_table
 from device.errors import PresetError
-from device.mapping.config import CONTINUOUS_PARAMS, MAX_AXES, MODES, WINDOWS
+from device.mapping.config import MAX_AXES, PARAM_NAMES
 from device.mapping.control_state import ControlState, ParamValue
+from device.mapping.map_file import param_value
 from device.safe_read import loads_json, read_text
 from device.store.fsops import FsOps, RealFs, write_atomic
 
@@ -35,7 +36,6 @@ FORMAT = "latent-preset"
 VERSION = 1
 MAX_PRESET_BYTES = 64 * 1024
 DEFAULT_DIR = Path("/var/lib/latent/presets")
-_SWITCH_PARAMS = ("freeze", "mode", "window")
 _SLOT_FILE = re.compile(r"slot-(\d{2,3})\.json")
 
 
@@ -82,16 +82,9 @@ class Preset:
 
 
 def _param(table: TableReader, key: str) -> ParamValue:
-    if key in CONTINUOUS_PARAMS:
-        lo, hi = CONTINUOUS_PARAMS[key]
-        return table.number(key, lo=lo, hi=hi)
-    if key == "freeze":
-        return table.boolean(key)
-    if key == "mode":
-        return table.choice(key, MODES)
-    if key == "window":
-        return table.choice(key, WINDOWS)
-    raise table.fail(key, "unknown engine parameter", ", ".join((*CONTINUOUS_PARAMS, *_SWITCH_PARAMS)))
+    if key not in PARAM_NAMES:
+        raise table.fail(key, "unknown engine parameter", ", ".join(PARAM_NAMES))
+    return param_value(table, key, key)
 
 
 def parse_preset(text: str, source: str) -> tuple[int, Preset]:

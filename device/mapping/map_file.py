@@ -86,6 +86,17 @@ def _check_channels(channels: Mapping[str, str]) -> None:
             )
 
 
+def param_value(sec: TableReader, key: str, param: str) -> ParamValue:
+    """`key` of `sec` read as a value of engine parameter `param` (one of PARAM_NAMES), checked
+    against its range or choices."""
+    if param in CONTINUOUS_PARAMS:
+        p_lo, p_hi = CONTINUOUS_PARAMS[param]
+        return sec.number(key, lo=p_lo, hi=p_hi)
+    if param == "freeze":
+        return sec.boolean(key)
+    return sec.choice(key, MODES if param == "mode" else WINDOWS)
+
+
 class _MapParser:
     def __init__(self, source: str, channels: Mapping[str, str],
                  on_bad_learned: Callable[[str], None] | None = None) -> None:
@@ -252,8 +263,8 @@ class _MapParser:
         param = sec.choice("param", PARAM_NAMES)
         source = self._channel(sec, "source")
         action = sec.choice("action", SWITCH_ACTIONS, "hold")
-        touched = self._param_value(sec, "touched", param)
-        released = self._param_value(sec, "released", param) if sec.has("released") else None
+        touched = param_value(sec, "touched", param)
+        released = param_value(sec, "released", param) if sec.has("released") else None
         sec.finish()
         return SwitchTarget(param, source, action, touched, released)
 
@@ -266,7 +277,7 @@ class _MapParser:
                 raise sec.fail(name, f"is driven by [[controls]] (source {controlled[name]}), so a fixed "
                                      "value here would never be heard",
                                "parameters no control drives; change a control's range with min/max")
-            params[name] = self._param_value(sec, name, name)
+            params[name] = param_value(sec, name, name)
         sec.finish(PARAM_NAMES)
         return params
 
@@ -324,15 +335,6 @@ class _MapParser:
         if lo >= hi:
             raise sec.fail("max", f"is {hi:g}, not above min ({lo:g})",
                            "max above min (set invert = true to reverse the direction)")
-
-    @staticmethod
-    def _param_value(sec: TableReader, key: str, param: str) -> ParamValue:
-        if param in CONTINUOUS_PARAMS:
-            p_lo, p_hi = CONTINUOUS_PARAMS[param]
-            return sec.number(key, lo=p_lo, hi=p_hi)
-        if param == "freeze":
-            return sec.boolean(key)
-        return sec.choice(key, MODES if param == "mode" else WINDOWS)
 
     def _check_unique(self, axes: tuple[AxisTarget, ...], controls: tuple[ControlTarget, ...],
                       switches: tuple[SwitchTarget, ...], pitch: PitchKeys | None) -> None:
