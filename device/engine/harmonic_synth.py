@@ -37,7 +37,7 @@ from numba import njit
 
 from device.engine.kernel import limit
 from device.engine.limiter import DEFAULT_CEILING, float32_ceiling, hold_samples, release_factor
-from device.engine.state import F_CEILING, F_LIMIT_GAIN, F_RELEASE, G_LIMIT_HOLD, SF_SIZE, SI_SIZE
+from device.engine.state import limiter_arrays, rng_state
 from device.errors import EngineError
 
 MAX_CHUNK = 64  # samples per oscillator chunk: f0 is taken at the chunk's middle
@@ -290,18 +290,14 @@ class HarmonicSynth:
         self.spec_im = np.zeros(bins, dtype=np.float64)
         si, sf = self.si, self.sf
         si[I_HARMONICS], si[I_BANDS], si[I_NOISE_N], si[I_NOISE_BINS] = harmonics, noise_bands, n, bins
-        si[I_RNG] = np.int64(((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0x7FFFFFFFFFFFFFFF) | 1)
+        si[I_RNG] = rng_state(seed)
         si[I_TARGET_GEN] = -1
         sf[S_RATE] = self.output_rate
         sf[S_SEG] = frame_hop * self.output_rate / self.model_rate
         sf[S_POS] = sf[S_SEG]  # the first call takes a frame at once
         sf[S_NYQ] = min(float(nyquist_hz), self.output_rate / 2)
-        self.lim_si = np.zeros(SI_SIZE, dtype=np.int64)
-        self.lim_sf = np.zeros(SF_SIZE, dtype=np.float64)
-        self.lim_si[G_LIMIT_HOLD] = hold_samples(self.output_rate)
-        self.lim_sf[F_CEILING] = float32_ceiling(ceiling)
-        self.lim_sf[F_RELEASE] = release_factor(self.output_rate)
-        self.lim_sf[F_LIMIT_GAIN] = 1.0
+        self.lim_si, self.lim_sf = limiter_arrays(float32_ceiling(ceiling), release_factor(self.output_rate),
+                                                  hold_samples(self.output_rate))
         self._args = (self.ring, self.sync, si, sf, self.a, self.b, self.phase, self.osc, self.bands_at,
                       self.band_frac, self.dft_cos, self.dft_sin, self.window, self.norm, self.tail,
                       self.seg_out, self.spec_re, self.spec_im, self.lim_si, self.lim_sf)

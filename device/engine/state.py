@@ -117,6 +117,24 @@ def grid_strides(steps: tuple[int, ...], n_pitches: int) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
+def rng_state(seed: int) -> np.int64:
+    """A xorshift state from any seed: never zero, and mixed so that nearby seeds differ at once."""
+    return np.int64(((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0x7FFFFFFFFFFFFFFF) | 1)
+
+
+def limiter_arrays(ceiling: float = 1.0, release: float = 0.0,
+                   hold_samples: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Fresh (si, sf) state arrays with the output limiter set up and idle (unity gain): the
+    granular engine's whole state uses them, the rnn synth only their limiter slots."""
+    si = np.zeros(SI_SIZE, dtype=np.int64)
+    si[G_LIMIT_HOLD] = max(0, hold_samples)
+    sf = np.zeros(SF_SIZE, dtype=np.float64)
+    sf[F_CEILING] = ceiling
+    sf[F_RELEASE] = release
+    sf[F_LIMIT_GAIN] = 1.0
+    return si, sf
+
+
 def allocate_state(*, steps: tuple[int, ...], n_pitches: int, frames: int, lookup: bool,
                    ramp_samples: int, max_grains: int, seed: int, max_step: float = 1.0,
                    ceiling: float = 1.0, release: float = 0.0, hold_samples: int = 0) -> EngineState:
@@ -127,21 +145,15 @@ def allocate_state(*, steps: tuple[int, ...], n_pitches: int, frames: int, looku
     (float32-exact, 0 < ceiling <= 1), `release` (0 <= release < 1) and `hold_samples` set the
     output limiter.
     """
-    si = np.zeros(SI_SIZE, dtype=np.int64)
+    si, sf = limiter_arrays(ceiling, release, hold_samples)
     si[G_AXES] = len(steps)
     si[G_STEPS:G_STEPS + len(steps)] = steps
     si[G_STRIDES:G_STRIDES + len(steps)] = grid_strides(steps, n_pitches)
     si[G_FRAMES] = frames
     si[G_LOOKUP] = int(lookup)
     si[G_RAMP] = max(1, ramp_samples)
-    si[G_LIMIT_HOLD] = max(0, hold_samples)
-    # Any non-zero seed state works for xorshift; mix the seed so nearby seeds differ at once.
-    si[S_RNG] = np.int64(((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & 0x7FFFFFFFFFFFFFFF) | 1)
+    si[S_RNG] = rng_state(seed)
     si[S_LAST_GEN] = -1
-    sf = np.zeros(SF_SIZE, dtype=np.float64)
-    sf[F_CEILING] = ceiling
-    sf[F_RELEASE] = release
-    sf[F_LIMIT_GAIN] = 1.0
     return EngineState(
         ctrl=np.zeros(CTRL_SIZE, dtype=np.float64),
         si=si,
