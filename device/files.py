@@ -43,12 +43,17 @@ def fsync_dir(directory: str | os.PathLike[str]) -> None:
 
 def write_file_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
     """Write a file through `write(handle)` so that a crash leaves the old file or the new one whole:
-    a hidden temporary beside it, flushed and fsynced, renamed over it, the directory fsynced."""
+    a hidden temporary beside it (one per process), flushed and fsynced, renamed over it, the
+    directory fsynced. A failing `write` leaves the old file and no temporary."""
     path = Path(path)
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    temp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        with open(temp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     fsync_dir(path.parent)

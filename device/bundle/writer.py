@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from device.bundle.format import (
 )
 from device.bundle.grid import Axis
 from device.errors import BundleError
-from device.files import fsync_dir
+from device.files import write_file_atomically
 
 
 def _payload_entries(payloads: Mapping[str, np.ndarray], start: int) -> tuple[dict, int]:
@@ -95,24 +95,18 @@ def write_bundle(
     header = HEADER.pack(
         MAGIC, FORMAT_VERSION, len(manifest_bytes), hashlib.sha256(manifest_bytes).digest()
     )
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(header)
-            f.write(manifest_bytes)
-            for entry_name, array in payloads.items():
-                entry = manifest["payloads"][entry_name]
-                f.write(b"\x00" * (entry["offset"] - f.tell()))
-                f.write(np.ascontiguousarray(array).data)
-            if f.tell() != manifest["file_size"]:
-                raise BundleError("internal error: bundle size does not match its layout")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+
+    def write(f: BinaryIO) -> None:
+        f.write(header)
+        f.write(manifest_bytes)
+        for entry_name, array in payloads.items():
+            entry = manifest["payloads"][entry_name]
+            f.write(b"\x00" * (entry["offset"] - f.tell()))
+            f.write(np.ascontiguousarray(array).data)
+        if f.tell() != manifest["file_size"]:
+            raise BundleError("internal error: bundle size does not match its layout")
+
+    write_file_atomically(path, write)
     return path
 
 

@@ -12,7 +12,6 @@ skipped and counted. The same recipe and soundfont give byte-identical files.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from device.files import file_sha256
+from device.files import file_sha256, write_file_atomically
 from host_tools.data.audio_ops import FADE_SECONDS, envelope_qualities, fade_out, peak_normalize, to_pcm16
 from host_tools.data.gm_programs import GM_PROGRAMS
 from host_tools.data.nsynth_fields import FAMILIES, QUALITIES, SOURCES, instrument_str, note_str
@@ -96,12 +95,7 @@ def nsynth_example(
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    write_file_atomically(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def check_out_dir(out_dir: Path, force: bool) -> None:
