@@ -38,6 +38,7 @@ PAYLOAD_DTYPES = ("<i2", "|u1", "<f4", "<f8", "<i4", "<i8")
 
 MAX_GRID_AXES = 4
 MAX_NAME_CHARS = 128
+MAX_DESCRIPTION_CHARS = 2000  # an axis's or a model's description
 # A segment may peak at full scale; the margin covers the codecs' rounding (int16's -32768 is
 # -1.00003), never a loud bundle: 0.1 dB.
 MAX_SEGMENT_PEAK = 10 ** (0.1 / 20)
@@ -45,6 +46,17 @@ MAX_SEGMENT_PEAK = 10 ** (0.1 / 20)
 
 def align(offset: int) -> int:
     return (offset + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+
+
+def is_int(value: object) -> bool:
+    """A manifest integer: an int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_plain_description(text: str, *, newlines: bool = False) -> bool:
+    """At most MAX_DESCRIPTION_CHARS and no control characters (line breaks allowed with `newlines`)."""
+    return len(text) <= MAX_DESCRIPTION_CHARS and not any(
+        unicodedata.category(c) == "Cc" and not (newlines and c == "\n") for c in text)
 
 
 def check_display_name(name: str) -> str | None:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from device.bundle.format import check_display_name
+from device.bundle.format import MAX_DESCRIPTION_CHARS, check_display_name, is_plain_description
 from device.errors import BundleError
 
 MAX_STEPS = 4096
-MAX_DESCRIPTION_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,7 @@ class Axis:
         why = check_display_name(name)
         if why:
             raise BundleError(f"axis name {name!r:.80} {why}")
-        if len(description) > MAX_DESCRIPTION_CHARS or any(
-                unicodedata.category(c) == "Cc" for c in description):
+        if not is_plain_description(description):
             raise BundleError(f"axis {name!r}: description {description!r:.80} holds control characters "
                               f"or is over {MAX_DESCRIPTION_CHARS} characters")
         try:

@@ -35,6 +35,7 @@ from device.bundle.format import (
     SUPPORTED_VERSIONS,
     align,
     check_display_name,
+    is_int,
 )
 from device.bundle.grid import Axis
 from device.bundle.rnn_format import check_rnn
@@ -165,10 +166,6 @@ def _require(path: Path, manifest: Mapping[str, Any], key: str, kind: type | tup
     return value
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_common(path: Path, manifest: dict[str, Any], size: int, manifest_len: int) -> None:
     kind = _require(path, manifest, "kind", str)
     if kind not in KINDS:
@@ -213,13 +210,13 @@ def _check_common(path: Path, manifest: dict[str, Any], size: int, manifest_len:
             raise _fail(path, f"payload {name!r} has unsupported dtype {entry['dtype']!r:.40}")
         shape = entry["shape"]
         if not isinstance(shape, list) or len(shape) > 8 or not all(
-            _is_int(n) and 0 <= n <= declared for n in shape
+            is_int(n) and 0 <= n <= declared for n in shape
         ):
             raise _fail(path, f"payload {name!r} has a malformed shape {shape!r:.80}")
         if not isinstance(entry["sha256"], str):
             raise _fail(path, f"payload {name!r} has a malformed sha256 {entry['sha256']!r:.80}")
         offset, nbytes = entry["offset"], entry["nbytes"]
-        if not _is_int(offset) or not _is_int(nbytes) or offset < payload_start \
+        if not is_int(offset) or not is_int(nbytes) or offset < payload_start \
                 or nbytes < 0 or offset + nbytes > declared:
             raise _fail(path, f"payload {name!r} at offset {offset!r:.40} with {nbytes!r:.40} bytes "
                               "lies outside the payload area")
@@ -279,7 +276,7 @@ def _check_segment_bank(path: Path, manifest: dict[str, Any], arrays: dict[str, 
         raise _fail(path, f"bank.axes names must differ (a mapping addresses axes by name), got {names}")
     pitches = bank.get("pitches")
     if not isinstance(pitches, list) or not pitches or not all(
-        _is_int(p) and 0 <= p <= 127 for p in pitches
+        is_int(p) and 0 <= p <= 127 for p in pitches
     ):
         raise _fail(path, f"bank.pitches must be a non-empty list of MIDI notes, got {pitches!r:.80}")
     if sorted(set(pitches)) != pitches:
@@ -288,7 +285,7 @@ def _check_segment_bank(path: Path, manifest: dict[str, Any], arrays: dict[str, 
     if not isinstance(codec, str) or codec not in codecs.CODECS:
         raise _fail(path, f"bank.codec {codec!r:.40} is unknown; expected one of {codecs.CODECS}")
     frames = bank.get("segment_frames")
-    if not _is_int(frames) or frames < 16:
+    if not is_int(frames) or frames < 16:
         raise _fail(path, f"bank.segment_frames must be an integer >= 16, got {frames!r:.40}")
     for needed in ("segments", "scales"):
         if needed not in arrays:

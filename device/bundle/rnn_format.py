@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import math
 import os
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +56,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from device.bundle.format import KIND_RNN, check_display_name
+from device.bundle.format import (
+    KIND_RNN,
+    MAX_DESCRIPTION_CHARS,
+    check_display_name,
+    is_int,
+    is_plain_description,
+)
 from device.bundle.writer import write_bundle
 from device.errors import BundleError
 
@@ -74,7 +79,6 @@ OUTPUT_FORMS = (OUTPUTS_RAW_HEAD,)
 COND_WIDTH = 4  # x, y, pitch, loudness
 QUANTIZATIONS = ("none", "int8")
 MAX_MODEL_BYTES = 64 * 1024 * 1024
-MAX_DESCRIPTION_CHARS = 2000
 SECTION_KEYS = frozenset({"frame_hop", "hidden", "layers", "harmonics", "noise_bands", "nyquist_hz",
                           "axes", "pitch_lo", "pitch_hi", "quantization", "description", "outputs",
                           "amplitude_max", "noise_max", "exp_sigmoid_exponent",
@@ -143,17 +147,13 @@ class RnnSpec:
                                self.exp_sigmoid_exponent, self.exp_sigmoid_threshold)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _int_field(section: Mapping[str, Any], key: str, lo: int, hi: int) -> int:
     value = section[key]
-    if not _is_int(value) or not lo <= value <= hi:
+    if not is_int(value) or not lo <= value <= hi:
         raise BundleError(f"rnn.{key} must be an integer from {lo} to {hi}, got {value!r:.40}")
     return int(value)
 
@@ -229,8 +229,7 @@ def spec_from_manifest(manifest: Mapping[str, Any]) -> tuple[RnnSpec, str]:
         raise BundleError(f"rnn.exp_sigmoid_exponent must be above 1, got "
                           f"{positive['exp_sigmoid_exponent']:g}")
     description = section["description"]
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_CHARS or any(
-            unicodedata.category(c) == "Cc" and c != "\n" for c in description):
+    if not isinstance(description, str) or not is_plain_description(description, newlines=True):
         raise BundleError(f"rnn.description must be text of at most {MAX_DESCRIPTION_CHARS} characters "
                           "without control characters")
     spec = RnnSpec(hidden=hidden, layers=layers, axes=(x_axis, y_axis), pitch_lo=float(lo),
