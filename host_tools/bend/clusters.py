@@ -115,7 +115,7 @@ def name_clusters(generator: Any, cfg: GanConfig, layer: str, labels: np.ndarray
         bent = render_bent(generator, cfg, z, at, np.ones(len(z)), layer=layer, transform="ablate",
                            channels=channels, params={})
         found = describe_direction(plain, bent, at, rate)
-        feature, word = FEATURE_WORDS[found["moves"]], found["name"].partition(": towards + is ")[2]
+        feature, word = FEATURE_WORDS[found["moves"]], found["goes"]
         # Under one just-noticeable step the name is still the largest change, but says it is faint.
         faint = "" if max(found["noticeable_steps"].values()) >= 1.0 else "faintly "
         named.append({"cluster": cluster, "size": len(channels), "channels": channels,

@@ -118,6 +118,7 @@ def describe_direction(low: np.ndarray, high: np.ndarray, pitches: list[int],
         "changes": {k: round(v, 3) for k, v in deltas.items()},
         "noticeable_steps": {k: round(v, 2) for k, v in scores.items()},
         "moves": main,
+        "goes": word,
         "name": f"{main.split('_')[0]}: towards + is {word}",
     }
 
@@ -162,5 +163,6 @@ MEANING = {
                "centroid, harmonic-to-noise / odd-even / level in dB, attack in s, sustain in dB/s",
     "noticeable_steps": "each change in just-noticeable steps (1/3 octave, 3 dB, 3 dB, 3 dB, 20 ms, 6 dB/s)",
     "moves": "the feature with the most noticeable steps; `name` says which way + goes",
+    "goes": "which way + moves that feature, in a word (brighter, darker, louder, ...)",
     "suggested_axes": "the most audible directions that move different features: a bank's two axes",
 }
