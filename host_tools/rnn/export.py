@@ -234,7 +234,7 @@ def _write_checked(path: Path, spec: Any, model_bytes: bytes, info: dict[str, An
     """Write, reopen through the device reader, compare with PyTorch; the largest error (0 for int8,
     which int8_figures measures instead). The bundle appears at `path` only once it passed."""
     from device.bundle.reader import open_bundle
-    from device.bundle.rnn_format import describe, open_session, rnn_model, write_rnn_bundle
+    from device.bundle.rnn_format import describe, rnn_model, write_rnn_bundle
     from host_tools.bank.provenance import tool_provenance
 
     data = info["data"]
@@ -255,9 +255,7 @@ def _write_checked(path: Path, spec: Any, model_bytes: bytes, info: dict[str, An
             _, reloaded = rnn_model(bundle)
         error = 0.0
         if torch_model is not None:
-            session = open_session(reloaded)
-            error = max(float(np.max(np.abs(stream_session(session, spec, c) - stream_torch(torch_model, c))))
-                        for c in check_conditions(spec.pitch_lo, spec.pitch_hi))
+            error = torch_error(reloaded, spec, torch_model)
             if not error <= FLOAT_TOLERANCE:
                 raise BundleError(f"{path}: the exported model differs from PyTorch by {error:.3g} "
                                   f"(tolerance {FLOAT_TOLERANCE:g}); the export is wrong, report it")
@@ -267,6 +265,15 @@ def _write_checked(path: Path, spec: Any, model_bytes: bytes, info: dict[str, An
         raise BundleError(f"cannot write {path}: {bad.strerror or bad}") from None
     finally:
         staged.unlink(missing_ok=True)
+
+
+def torch_error(onnx_model: bytes, spec: Any, torch_model: Any) -> float:
+    """The largest difference between an ONNX graph's controls and PyTorch's over the check conditions."""
+    from device.bundle.rnn_format import open_session
+
+    session = open_session(onnx_model)
+    return max(float(np.max(np.abs(stream_session(session, spec, c) - stream_torch(torch_model, c))))
+               for c in check_conditions(spec.pitch_lo, spec.pitch_hi))
 
 
 def int8_path(out: Path) -> Path:
@@ -310,14 +317,6 @@ def export(run: str | os.PathLike[str], out: str | os.PathLike[str], *, quantize
             _write_checked(target, int8_spec, int8, info, int(checkpoint["step"]), version, None)
             written.append(str(target))
             if quantize == "int8":  # the float check ran on the float graph before quantising
-                error = max(float(np.max(np.abs(stream_session(_session(float_model), spec, c)
-                                                - stream_torch(model, c))))
-                            for c in check_conditions(spec.pitch_lo, spec.pitch_hi))
+                error = torch_error(float_model, spec, model)
     return ExportReport(path=out, size_bytes=Path(written[0]).stat().st_size, max_abs_error=round(error, 8),
                         int8=figures, written=written)
-
-
-def _session(model: bytes) -> Any:
-    from device.bundle.rnn_format import open_session
-
-    return open_session(model)
