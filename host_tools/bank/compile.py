@@ -142,7 +142,7 @@ def plan_compile(
         if len(grid.axes) >= 3:
             raise ConfigError(f"--bend adds an axis to {len(grid.axes)} latent axes; a bank has at most 3 "
                               "axes, so choose at most 2 with --pca-axes")
-        grid, plan, amounts = _bent_grid(run, grid, recipe, steps)
+        grid, plan, amounts = _bent_grid(run, cfg, grid, recipe, steps)
     rate, length = int(cfg.audio.sample_rate), note_samples(cfg)
     first = round(offset * rate)
     end = length if seconds is None else first + round(seconds * rate)
@@ -154,13 +154,14 @@ def plan_compile(
                           window=(first, end), codec=codec, out=out, batch=batch, bend=plan, amounts=amounts)
 
 
-def _bent_grid(run: Path, grid: LatentGrid, recipe: Any, steps: int
+def _bent_grid(run: Path, cfg: GanConfig, grid: LatentGrid, recipe: Any, steps: int
                ) -> tuple[LatentGrid, BendPlan, np.ndarray]:
     """The grid with the bend amount as one more (last) axis: each latent point repeated per amount."""
     from host_tools.bend.plan import resolve_bend
-    from host_tools.gan.run_dir import load_generator
+    from host_tools.gan.networks import build_generator
 
-    generator, _ = load_generator(run)
+    # Layer names and shapes come from the architecture alone: the weights are read once, to compile.
+    generator = build_generator(cfg).eval()
     plan = resolve_bend(recipe, generator, run)  # unknown layer, cluster or channel: refused here
     values = plan.amounts(steps)
     latents = np.repeat(grid.latents[..., None, :], steps, axis=-2)
