@@ -219,12 +219,16 @@ class MidiVoice:
         """End every note: released over `release_ms`, or silenced at once with `hard`."""
         now = self.clock() if now is None else now
         with self._lock:
-            self._held.clear()
-            self._sustained.clear()
-            self._pedal = False
-            self._envelope(now, 0.0, 0.0 if hard else self.settings.release_ms, note=None, human=False)
+            self._all_off(now, 0.0 if hard else self.settings.release_ms, human=False)
         if self.on_note is not None:
             self.on_note()
+
+    def _all_off(self, now: float, release_ms: float, *, human: bool = True) -> None:
+        """No key held or sustained, the pedal up, the envelope down to 0 over `release_ms`."""
+        self._held.clear()
+        self._sustained.clear()
+        self._pedal = False
+        self._envelope(now, 0.0, release_ms, note=None, human=human)
 
     def _note_on(self, note: int, velocity: int, now: float) -> None:
         if note in self._held:
@@ -268,11 +272,7 @@ class MidiVoice:
                 return self._after_release(now)
             return False
         if cc in (CC_ALL_SOUND_OFF, CC_ALL_NOTES_OFF, *CC_OMNI_POLY):
-            self._held.clear()
-            self._sustained.clear()
-            self._pedal = False
-            release = 0.0 if cc == CC_ALL_SOUND_OFF else self.settings.release_ms
-            self._envelope(now, 0.0, release, note=None)
+            self._all_off(now, 0.0 if cc == CC_ALL_SOUND_OFF else self.settings.release_ms)
             return True
         if cc == CC_RESET_CONTROLLERS:
             self._pedal = False

@@ -189,9 +189,6 @@ class PresetSource:
         self._held = (preset, None)
         self.recalls += 1
 
-    def release(self) -> None:
-        self._held = None
-
     def contribute(self, now: float) -> Contribution | None:
         held = self._held
         if held is None:
