@@ -249,6 +249,12 @@ class TableReader:
             raise self.fail(key, f"is {shown}, {problem}", allowed)
         return value
 
+    def refuse_repeats(self, key: str, values: Sequence[Any], allowed: str = "each once") -> None:
+        """Fail at the first entry of array `key` that repeats an earlier one."""
+        for i, value in enumerate(values):
+            if value in values[:i]:
+                raise self.fail(f"{key}[{i}]", f"repeats {value!r}", allowed)
+
     def array(self, key: str, item: ItemCheck[T], allowed: str, *, min_len: int = 1,
               max_len: int | None = None, default: Sequence[T] = REQUIRED) -> list[T]:
         """An array whose items `item(value, fail)` checks and converts (fail builds the error)."""

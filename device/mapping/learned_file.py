@@ -122,20 +122,20 @@ def parse_learned(sec: TableReader, channels: Mapping[str, str], smoothing: Smoo
     names = ", ".join(channels)
     inputs = tuple(sec.array("inputs", lambda v, fail: _channel(v, fail, channels),
                              f"channel names ({names})", max_len=len(channels)))
-    _unique(sec, "inputs", inputs)
+    sec.refuse_repeats("inputs", inputs)
     point = chooser = None
     presets: tuple[str, ...] = ()
     if sec.has("point"):
         part = sec.table("point")
         axes = tuple(part.integers("axes", lo=0, hi=MAX_AXES - 1))
-        _unique(part, "axes", axes)
+        part.refuse_repeats("axes", axes)
         point = _model(part, inputs, axes, smoothing)
     if sec.has("presets"):
         part = sec.table("presets")
         known = ", ".join(preset_names) or "(the map has no presets)"
         presets = tuple(part.array("names", lambda v, fail: _preset(v, fail, preset_names),
                                    f"names of the map's presets ({known})", min_len=2))
-        _unique(part, "names", presets)
+        part.refuse_repeats("names", presets)
         chooser = _model(part, inputs, tuple(range(len(presets))), smoothing)
     sec.finish()
     if point is None and chooser is None:
@@ -179,12 +179,6 @@ def _channel(value: Any, fail: Fail, channels: Mapping[str, str]) -> str:
     if name not in channels:
         raise fail(f"is {name!r}, not a channel of this instrument (a map recorded on another build?)")
     return name
-
-
-def _unique(sec: TableReader, key: str, values: Sequence[Any]) -> None:
-    for i, value in enumerate(values):
-        if value in values[:i]:
-            raise sec.fail(f"{key}[{i}]", f"repeats {value!r}", "each once")
 
 
 def _rows(sec: TableReader, key: str, width: int, lo: float, hi: float, each: str,

@@ -206,9 +206,7 @@ class _MapParser:
     def _pitch(self, sec: TableReader) -> PitchKeys:
         allowed = f"an array of channel names ({self.channel_list})"
         keys = tuple(sec.array("keys", self._channel_item, allowed))
-        for i, key in enumerate(keys):
-            if key in keys[:i]:
-                raise sec.fail(f"keys[{i}]", f"repeats {key!r}", "each channel once")
+        sec.refuse_repeats("keys", keys, "each channel once")
         notes = self._notes(sec, "notes", len(keys))
         glide = sec.number("glide_ms", 0.0, lo=0.0, hi=10000.0)
         transpose = sec.number("transpose", 0.0, lo=-48.0, hi=48.0)

@@ -107,10 +107,8 @@ def _parse(top: TableReader, channels: Mapping[str, str]) -> ExampleSet:
 
     inputs = tuple(top.array("inputs", channel, f"channel names ({names})", max_len=len(channels)))
     axes = tuple(top.integers("axes", lo=0, hi=MAX_AXES - 1, min_len=0))
-    for key, values in (("inputs", inputs), ("axes", axes)):
-        for i, value in enumerate(values):
-            if value in values[:i]:
-                raise top.fail(f"{key}[{i}]", f"repeats {value!r}", "each once")
+    top.refuse_repeats("inputs", inputs)
+    top.refuse_repeats("axes", axes)
     examples = []
     for i, entry in enumerate(top.tables("examples")):
         pose = _row(entry, "pose", len(inputs), "calibrated amounts")
